@@ -1,0 +1,105 @@
+"""Check-ins: detected from the stream of fixes, or asked for by the walker. Pure functions.
+
+A check-in point counts as passed when the segment between two consecutive fixes comes
+within its radius, even if no fix falls inside, and only near the progress where the route
+passes it (start and finish share a place).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from routes.checkpoints import Checkpoint
+from routes.prepared import PreparedRoute
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    checkpoint_id: str
+    at: datetime
+    source: str  # "auto" (from the stream) or "manual" (the walker's button)
+    out_of_order: bool = False
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One position of the walker as the detector sees it (projected, with progress)."""
+
+    x: float
+    y: float
+    at: datetime
+    distance_along_m: float
+
+
+@dataclass(frozen=True)
+class TooFar:
+    """A manual check-in away from every check-in point: the nearest, and how far it is."""
+
+    checkpoint: Checkpoint
+    distance_m: float
+
+
+def _closest_on_segment(px: float, py: float, a: Passage, b: Passage) -> tuple[float, float]:
+    """(distance, fraction along a→b) of the closest approach to (px, py)."""
+    dx, dy = b.x - a.x, b.y - a.y
+    len2 = dx * dx + dy * dy
+    t = 0.0 if len2 == 0 else max(0.0, min(1.0, ((px - a.x) * dx + (py - a.y) * dy) / len2))
+    return math.hypot(a.x + t * dx - px, a.y + t * dy - py), t
+
+
+def detect_passages(
+    route: PreparedRoute,
+    previous: Passage | None,
+    current: Passage,
+    radius_m: float,
+    done: frozenset[str],
+) -> tuple[CheckIn, ...]:
+    """Check-in points passed between `previous` and `current` (not already in `done`)."""
+    start = previous or current
+    lo = min(start.distance_along_m, current.distance_along_m) - radius_m
+    hi = max(start.distance_along_m, current.distance_along_m) + radius_m
+    found = []
+    for cp in route.checkpoints:
+        if cp.id in done or not (lo <= cp.distance_along_m <= hi):
+            continue
+        cx, cy = route.to_xy(cp.lon, cp.lat)
+        dist, t = _closest_on_segment(cx, cy, start, current)
+        if dist <= radius_m:
+            at = start.at + timedelta(seconds=t * (current.at - start.at).total_seconds())
+            found.append(CheckIn(cp.id, at, "auto", _out_of_order(route, cp, done)))
+    return tuple(found)
+
+
+def _out_of_order(route: PreparedRoute, cp: Checkpoint, done: frozenset[str]) -> bool:
+    return any(c.id in done and c.distance_along_m > cp.distance_along_m for c in route.checkpoints)
+
+
+def manual_checkin(
+    route: PreparedRoute,
+    lon: float,
+    lat: float,
+    accuracy_m: float,
+    at: datetime,
+    radius_m: float,
+    accuracy_cap_m: float,
+    progress_m: float,
+    done: frozenset[str],
+) -> CheckIn | TooFar:
+    """The walker's button: a check-in when within the radius (plus capped accuracy)."""
+    x, y = route.to_xy(lon, lat)
+    reach = radius_m + min(max(accuracy_m, 0.0), accuracy_cap_m)
+    distances = [
+        (math.hypot(cx - x, cy - y), cp)
+        for cp in route.checkpoints
+        for cx, cy in [route.to_xy(cp.lon, cp.lat)]
+    ]
+    inside = [(d, cp) for d, cp in distances if d <= reach]
+    if inside:
+        # Start and finish share a place: take the point nearest to the walker's progress.
+        _, cp = min(inside, key=lambda dc: abs(dc[1].distance_along_m - progress_m))
+        return CheckIn(cp.id, at, "manual", _out_of_order(route, cp, done))
+    ahead = [(d, cp) for d, cp in distances if cp.id not in done] or distances
+    dist, cp = min(ahead, key=lambda dc: dc[0])
+    return TooFar(cp, dist)

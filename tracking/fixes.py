@@ -1,0 +1,70 @@
+"""One GPS fix, normalised from any protocol: SI units, aware UTC time, raw values kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Fix:
+    recorded_at: datetime
+    lat: float
+    lon: float
+    source: str
+    accuracy_m: float | None = None
+    speed_mps: float | None = None
+    heading_deg: float | None = None
+    altitude_m: float | None = None
+    battery_pct: float | None = None
+    client_id: str = ""
+    sos: bool = False
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def utc_from_epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def parse_time(value: Any) -> datetime:
+    """Epoch seconds, epoch milliseconds (> 2,147,483,647) or ISO-8601 with a zone -> aware UTC.
+
+    Raises ValueError with a sentence a person understands.
+    """
+    if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
+        number = float(value)
+        if number > 2_147_483_647:
+            number /= 1000.0
+        return utc_from_epoch(number)
+    if isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"time {value!r} is neither epoch seconds nor ISO-8601") from None
+        if parsed.tzinfo is None:
+            raise ValueError(f"time {value!r} has no time zone; add Z or an offset like +02:00")
+        return parsed.astimezone(UTC)
+    raise ValueError(f"time {value!r} is neither epoch seconds nor ISO-8601")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def to_float(value: Any, name: str) -> float | None:
+    """An optional number from a protocol field; '' and None mean absent."""
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} {value!r} is not a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} {value!r} is not a number")
+    return number

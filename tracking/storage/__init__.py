@@ -1,0 +1,1 @@
+"""Storage behind a small interface (`base.Storage`); SQLite is the embedded default."""

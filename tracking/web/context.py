@@ -1,0 +1,20 @@
+"""Building a `ViewContext` for the current request (the clock lives here, at the edge)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tracking.pipeline import Tracker
+from tracking.views import ViewContext, medians_by_route
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def view_context(t: Tracker) -> ViewContext:
+    s = t.settings
+    return ViewContext(
+        t.event, now(), timedelta(minutes=s.silent_minutes), s.default_pace_kmh / 3.6,
+        medians_by_route(list(t.walkers.values())),
+    )
