@@ -18,6 +18,7 @@ folium's `Popup` needs jQuery (it calls `$(...)`): use `maps.elements.PlainPopup
 from __future__ import annotations
 
 import base64
+import html
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -118,7 +119,7 @@ class OfflineMap(folium.Map):
     def has_markercluster(self) -> bool:
         return MARKERCLUSTER_ASSETS[0] in self.assets
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> Any:
         figure = self.get_root()
         assert isinstance(figure, Figure), "render the map through its Figure"
         figure.header.add_child(
@@ -127,7 +128,7 @@ class OfflineMap(folium.Map):
             ),
             name="offline_map_background",
         )
-        super().render(**kwargs)
+        return super().render(**kwargs)
 
 
 class ServedMap(OfflineMap):
@@ -148,12 +149,12 @@ class InlineMap(OfflineMap):
 
     mode: ClassVar[Mode] = "inline"
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> Any:
         figure = self.get_root()
         assert isinstance(figure, Figure), "render the map through its Figure"
         for asset in self.assets:
             figure.header.add_child(Element(inline_tag(asset)), name=asset.key)
-        super().render(**kwargs)
+        return super().render(**kwargs)
 
 
 def offline_map(mode: Mode, **kwargs: Any) -> OfflineMap:
@@ -170,13 +171,21 @@ class OfflineMarkerCluster(folium.plugins.MarkerCluster):
     default_js: list[tuple[str, str]] = []  # noqa: RUF012
     default_css: list[tuple[str, str]] = []  # noqa: RUF012
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> Any:
         parent = self._parent
         while parent is not None and not isinstance(parent, OfflineMap):
             parent = parent._parent
         if parent is None or not parent.has_markercluster:
             raise ValueError("add OfflineMarkerCluster to a map built with markercluster=True")
-        super().render(**kwargs)
+        return super().render(**kwargs)
+
+
+def page_html(fmap: folium.Map, title: str = "") -> str:
+    """The whole HTML page of a map; `title` is plain text."""
+    figure = fmap.get_root()
+    assert isinstance(figure, Figure), "a folium map always sits in a Figure"
+    figure.title = html.escape(title) if title else None
+    return figure.render()
 
 
 def inline_tag(asset: Asset) -> str:

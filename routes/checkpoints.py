@@ -20,6 +20,8 @@ class Checkpoint:
     lat: float
     distance_along_m: float
     offset_m: float
+    x_m: float = 0.0  # position in the route's local metric plane (set by prepare_route)
+    y_m: float = 0.0
 
 
 def is_checkpoint_type(type_: str) -> bool:

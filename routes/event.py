@@ -59,6 +59,8 @@ def load_event(path: Path) -> Event:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise EventConfigError(f"{path}: event file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:  # a folder, no permission, not UTF-8
+        raise EventConfigError(f"{path}: cannot read the event file ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise EventConfigError(f"{path}: not valid TOML ({exc})") from None
     try:
@@ -67,9 +69,7 @@ def load_event(path: Path) -> Event:
         if not isinstance(day, date):
             raise EventConfigError(f"{path}: 'date' must be a TOML date like 2023-10-08")
         pace = float(raw.get("slowest_pace_kmh", 3.0))
-        routes = {
-            r["id"]: _event_route(path, r, day, tz, pace) for r in raw.get("routes", [])
-        }
+        routes = {r["id"]: _event_route(path, r, day, tz, pace) for r in raw.get("routes", [])}
         if not routes:
             raise EventConfigError(f"{path}: the event has no [[routes]]")
         return Event(
@@ -95,7 +95,13 @@ def _event_route(path: Path, raw: dict, day: date, tz: ZoneInfo, pace_kmh: float
     try:
         doc = read_route_gpx(gpx_path.read_bytes(), str(gpx_path.name))
     except FileNotFoundError:
-        raise EventConfigError(f"{path}: route {raw['id']!r}: GPX file {gpx_path} not found") from None
+        raise EventConfigError(
+            f"{path}: route {raw['id']!r}: GPX file {gpx_path} not found"
+        ) from None
+    except OSError as exc:  # a folder, no permission
+        raise EventConfigError(
+            f"{path}: route {raw['id']!r}: cannot read the GPX ({exc})"
+        ) from None
     except GpxReadError as exc:
         raise EventConfigError(f"{path}: route {raw['id']!r}: {exc}") from None
     route = prepare_route(doc, route_id=str(raw["id"]), name=str(raw.get("name", raw["id"])))
@@ -116,7 +122,9 @@ def _at(day: date, hhmm: str, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time.fromisoformat(hhmm), tz)
 
 
-def closing_times(route: PreparedRoute, last_start: datetime, pace_kmh: float) -> dict[str, datetime]:
+def closing_times(
+    route: PreparedRoute, last_start: datetime, pace_kmh: float
+) -> dict[str, datetime]:
     """When each check-in point closes: the slowest allowed walker, starting last, passes it."""
     return {
         cp.id: last_start + timedelta(hours=cp.distance_along_m / 1000 / pace_kmh)

@@ -164,7 +164,9 @@ def _document(gpx: gpxpy.gpx.GPX, source: str) -> GpxDocument:
     )
 
 
-def _points(points: list[gpxpy.gpx.GPXTrackPoint], source: str) -> tuple[GpxPoint, ...]:
+def _points(
+    points: list[gpxpy.gpx.GPXTrackPoint] | list[gpxpy.gpx.GPXRoutePoint], source: str
+) -> tuple[GpxPoint, ...]:
     return tuple(
         GpxPoint(
             lon=_lon(p.longitude, source),

@@ -24,7 +24,10 @@ def route_to_gpx(
     for cp in checkpoints:
         gpx.waypoints.append(
             gpxpy.gpx.GPXWaypoint(
-                latitude=cp.lat, longitude=cp.lon, name=cp.name, type=cp.kind,
+                latitude=cp.lat,
+                longitude=cp.lon,
+                name=cp.name,
+                type=cp.kind,
                 description=f"{cp.distance_along_m / 1000:.1f} km",
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,11 +41,17 @@ def part_length_m(points: tuple[GpxPoint, ...]) -> float:
 
 def gaps_between(parts: tuple[GpxPart, ...]) -> tuple[Gap, ...]:
     gaps = []
-    for i, (a, b) in enumerate(zip(parts, parts[1:], strict=False)):
+    for i, (a, b) in enumerate(itertools.pairwise(parts)):
         end, start = a.points[-1], b.points[0]
         gaps.append(
-            Gap(i, distance_m(end.lon, end.lat, start.lon, start.lat),
-                end.lon, end.lat, start.lon, start.lat)
+            Gap(
+                i,
+                distance_m(end.lon, end.lat, start.lon, start.lat),
+                end.lon,
+                end.lat,
+                start.lon,
+                start.lat,
+            )
         )
     return tuple(gaps)
 

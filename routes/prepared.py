@@ -132,8 +132,9 @@ class PreparedRoute:
         if not self._seg:
             dx, dy = np.diff(self.xs), np.diff(self.ys)
             len2 = dx * dx + dy * dy
-            self._seg.update(dx=dx, dy=dy, len2=np.where(len2 > 0, len2, 1.0),
-                             seg_m=np.diff(self.cum_m))
+            self._seg.update(
+                dx=dx, dy=dy, len2=np.where(len2 > 0, len2, 1.0), seg_m=np.diff(self.cum_m)
+            )
         return self._seg
 
     def locate_many(self, lons: FloatArray, lats: FloatArray, chunk: int = 2048) -> FloatArray:
@@ -237,17 +238,27 @@ def _with_checkpoints(route: PreparedRoute, doc: GpxDocument) -> PreparedRoute:
         kind = wpt.type.strip().lower()
         prefer = "last" if kind == "finish" else "first"
         match = route.locate(wpt.lon, wpt.lat, lo_m=lo, prefer=prefer)
-        if kind == "finish":
-            match = route.locate(wpt.lon, wpt.lat, lo_m=lo, prefer="last")
+        x, y = route.to_xy(wpt.lon, wpt.lat)
         placed.append(
-            Checkpoint(cp_id, wpt.name or cp_id, kind if kind in ("start", "finish", "rest")
-                       else "checkpoint", wpt.lon, wpt.lat, match.distance_along_m, match.offset_m)
+            Checkpoint(
+                cp_id,
+                wpt.name or cp_id,
+                kind if kind in ("start", "finish", "rest") else "checkpoint",
+                wpt.lon,
+                wpt.lat,
+                match.distance_along_m,
+                match.offset_m,
+                x,
+                y,
+            )
         )
         lo = match.distance_along_m
     return _replace_checkpoints(route, tuple(placed))
 
 
-def _replace_checkpoints(route: PreparedRoute, checkpoints: tuple[Checkpoint, ...]) -> PreparedRoute:
+def _replace_checkpoints(
+    route: PreparedRoute, checkpoints: tuple[Checkpoint, ...]
+) -> PreparedRoute:
     from dataclasses import replace
 
     return replace(route, checkpoints=checkpoints, _seg={})

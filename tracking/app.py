@@ -69,7 +69,9 @@ def personal_route(record: WalkerRecord) -> PreparedRoute | None:
     if not record.personal_gpx:
         return None
     try:
-        doc = read_route_gpx(record.personal_gpx.encode("utf-8"), f"personal route of {record.name}")
+        doc = read_route_gpx(
+            record.personal_gpx.encode("utf-8"), f"personal route of {record.name}"
+        )
     except GpxReadError:
         return None
     return prepare_route(doc, route_id="personal", name=doc.name or "Personal route")
@@ -79,7 +81,10 @@ def create_app(settings: Settings, event: Event | None = None) -> FastAPI:
     event = event or load_event(event_path(settings.event))
     token, generated = organiser_token(settings)
     if generated:
-        print(f"Organiser token (kept in {settings.db_path}.organiser-token): {token}", file=sys.stderr)
+        print(
+            f"Organiser token (kept in {settings.db_path}.organiser-token): {token}",
+            file=sys.stderr,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,10 +105,18 @@ def create_app(settings: Settings, event: Event | None = None) -> FastAPI:
             await hub.stop()
             storage.close()
 
-    hub = LiveHub(states=lambda ids: [], overview=lambda: {},
-                  batch_s=settings.live_batch_ms / 1000, queue_size=settings.live_queue_size)
-    app = FastAPI(title="Refugee Walk", version="0.1.0", lifespan=lifespan,
-                  description="Route planning and live walker tracking.")
+    hub = LiveHub(
+        states=lambda ids: [],
+        overview=lambda: {},
+        batch_s=settings.live_batch_ms / 1000,
+        queue_size=settings.live_queue_size,
+    )
+    app = FastAPI(
+        title="Refugee Walk",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Route planning and live walker tracking.",
+    )
     app.state.settings = settings
     app.state.event = event
     app.state.hub = hub

@@ -64,8 +64,7 @@ def detect_passages(
     for cp in route.checkpoints:
         if cp.id in done or not (lo <= cp.distance_along_m <= hi):
             continue
-        cx, cy = route.to_xy(cp.lon, cp.lat)
-        dist, t = _closest_on_segment(cx, cy, start, current)
+        dist, t = _closest_on_segment(cp.x_m, cp.y_m, start, current)
         if dist <= radius_m:
             at = start.at + timedelta(seconds=t * (current.at - start.at).total_seconds())
             found.append(CheckIn(cp.id, at, "auto", _out_of_order(route, cp, done)))
@@ -90,11 +89,7 @@ def manual_checkin(
     """The walker's button: a check-in when within the radius (plus capped accuracy)."""
     x, y = route.to_xy(lon, lat)
     reach = radius_m + min(max(accuracy_m, 0.0), accuracy_cap_m)
-    distances = [
-        (math.hypot(cx - x, cy - y), cp)
-        for cp in route.checkpoints
-        for cx, cy in [route.to_xy(cp.lon, cp.lat)]
-    ]
+    distances = [(math.hypot(cp.x_m - x, cp.y_m - y), cp) for cp in route.checkpoints]
     inside = [(d, cp) for d, cp in distances if d <= reach]
     if inside:
         # Start and finish share a place: take the point nearest to the walker's progress.

@@ -18,7 +18,8 @@ from tracking.alerts import AlertRules, alert_checks
 from tracking.checkins import CheckIn, TooFar, manual_checkin
 from tracking.fixes import Fix
 from tracking.hub import Broadcaster
-from tracking.progress import StepParams, advance, replay
+from tracking.matching import Anchor
+from tracking.progress import Progress, StepParams, advance, replay
 from tracking.settings import Settings
 from tracking.storage.base import Alert, Storage, StoredFix, WalkerRecord
 from tracking.validation import Limits, rejection
@@ -80,6 +81,22 @@ class Tracker:
         walker_id = self._by_token.get(token)
         return self.walkers.get(walker_id) if walker_id else None
 
+    def forget_walker(self, state: WalkerState) -> None:
+        """Delete a walker and every position, check-in and alert of theirs."""
+        self.store.delete_walker(state.id)
+        self.store.commit()
+        self.walkers.pop(state.id, None)
+        self._by_token.pop(state.record.token, None)
+        self.hub.publish({"type": "removed", "walker_id": state.id})
+
+    def new_token(self, state: WalkerState, token: str) -> None:
+        """Revoke the walker's link: the old token is refused from now on."""
+        self.store.set_token(state.id, token)
+        self.store.commit()
+        self._by_token.pop(state.record.token, None)
+        state.record = replace(state.record, token=token)
+        self._by_token[token] = state.id
+
     def update_walker(self, state: WalkerState, record: WalkerRecord) -> None:
         self.store.update_walker(record)
         self.store.commit()
@@ -124,16 +141,25 @@ class Tracker:
         step = advance(state.progress, state.route, fix, params)
         state.progress = step.progress
         matched = not step.flags
-        self.store.add_fix(state.id, StoredFix(
-            fix, step.flags,
-            step.progress.distance_along_m if matched else None,
-            step.progress.offset_m if matched else None,
-        ))
+        self.store.add_fix(
+            state.id,
+            StoredFix(
+                fix,
+                step.flags,
+                step.progress.distance_along_m if matched else None,
+                step.progress.offset_m if matched else None,
+            ),
+        )
         for checkin in step.checkins:
             self._check_in(state, checkin)
         if step.became_off_route:
-            self.raise_alert(state, "off_route", fix.recorded_at,
-                             f"{state.progress.offset_m:.0f} m from the route", fix)
+            self.raise_alert(
+                state,
+                "off_route",
+                fix.recorded_at,
+                f"{state.progress.offset_m:.0f} m from the route",
+                fix,
+            )
         elif not state.progress.off_route:
             self.resolve_kind(state, "off_route", fix.recorded_at)
 
@@ -146,11 +172,32 @@ class Tracker:
         state.progress = replace(
             progress,
             distance_along_m=max(progress.distance_along_m, live.distance_along_m)
-            if live.last_fix and progress.last_fix == live.last_fix else progress.distance_along_m,
+            if live.last_fix and progress.last_fix == live.last_fix
+            else progress.distance_along_m,
         )
         for checkin in found:
             if checkin.checkpoint_id not in state.checkins:
                 self._check_in(state, checkin)
+
+    def _resume(self, state: WalkerState) -> None:
+        """After a restart: start from the last stored match and replay only the recent fixes.
+
+        Replaying every walker's whole day would take minutes at 2,000 walkers; the stored
+        per-fix progress makes it unnecessary.
+        """
+        recent = self.store.recent_fixes(state.id, RECENT_ON_RESTART)
+        seed = next((s for s in recent if s.distance_along_m is not None), None)
+        start = Progress(checked=frozenset(state.checkins))
+        if seed is not None and seed.distance_along_m is not None and state.route is not None:
+            along = seed.distance_along_m
+            start = replace(
+                start, distance_along_m=along, anchor=Anchor(along, seed.fix.recorded_at)
+            )
+            recent = recent[recent.index(seed) :]
+        params = self._params(self._limits(datetime.max.replace(tzinfo=UTC)))
+        state.progress, found = replay(state.route, [s.fix for s in recent], params, start)
+        for checkin in found:
+            self._check_in(state, checkin)
 
     def _check_in(self, state: WalkerState, checkin: CheckIn) -> None:
         if checkin.checkpoint_id in state.checkins:
@@ -160,11 +207,16 @@ class Tracker:
             state.progress = replace(
                 state.progress, checked=state.progress.checked | {checkin.checkpoint_id}
             )
-            self.hub.publish({
-                "type": "checkin", "walker_id": state.id, "checkpoint_id": checkin.checkpoint_id,
-                "at": checkin.at.isoformat(), "source": checkin.source,
-                "out_of_order": checkin.out_of_order,
-            })
+            self.hub.publish(
+                {
+                    "type": "checkin",
+                    "walker_id": state.id,
+                    "checkpoint_id": checkin.checkpoint_id,
+                    "at": checkin.at.isoformat(),
+                    "source": checkin.source,
+                    "out_of_order": checkin.out_of_order,
+                }
+            )
 
     def manual_checkin(
         self, state: WalkerState, lon: float, lat: float, accuracy_m: float, at: datetime
@@ -173,8 +225,14 @@ class Tracker:
         if state.route is None or not state.route.checkpoints:
             raise LookupError("your route has no check-in points")
         result = manual_checkin(
-            state.route, lon, lat, accuracy_m, at, self.event.checkin_radius_m,
-            self.settings.checkin_accuracy_cap_m, state.progress.distance_along_m,
+            state.route,
+            lon,
+            lat,
+            accuracy_m,
+            at,
+            self.event.checkin_radius_m,
+            self.settings.checkin_accuracy_cap_m,
+            state.progress.distance_along_m,
             frozenset(state.checkins),
         )
         if isinstance(result, CheckIn):
@@ -194,8 +252,9 @@ class Tracker:
             if kind == "silent" or state.progress.still_since == fix.recorded_at:
                 self.resolve_kind(state, kind, fix.recorded_at)
         if fix.battery_pct is not None and fix.battery_pct < self.settings.low_battery_pct:
-            self.raise_alert(state, "battery", fix.recorded_at,
-                             f"battery at {fix.battery_pct:.0f} %", fix)
+            self.raise_alert(
+                state, "battery", fix.recorded_at, f"battery at {fix.battery_pct:.0f} %", fix
+            )
 
     def raise_alert(
         self, state: WalkerState, kind: str, at: datetime, message: str, fix: Fix | None = None
@@ -245,7 +304,7 @@ class Tracker:
         for record in self.store.walkers():
             state = self._remember(record)
             state.checkins = {c.checkpoint_id: c for c in checkins.get(record.id, [])}
-            self._replay(state)
+            self._resume(state)
         for alert in sorted(open_alerts, key=lambda a: a.id):
             if alert.walker_id in self.walkers:
                 self.walkers[alert.walker_id].open_alerts[alert.kind] = alert.id
@@ -274,9 +333,15 @@ class Tracker:
 
 def alert_view(alert: Alert, state: WalkerState | None) -> dict:
     return {
-        "id": alert.id, "walker_id": alert.walker_id,
-        "walker_name": state.record.name if state else "", "bib": state.record.bib if state else "",
-        "kind": alert.kind, "at": alert.at.isoformat(), "lat": alert.lat, "lon": alert.lon,
-        "message": alert.message, "state": alert.state,
+        "id": alert.id,
+        "walker_id": alert.walker_id,
+        "walker_name": state.record.name if state else "",
+        "bib": state.record.bib if state else "",
+        "kind": alert.kind,
+        "at": alert.at.isoformat(),
+        "lat": alert.lat,
+        "lon": alert.lon,
+        "message": alert.message,
+        "state": alert.state,
         "acked_at": alert.acked_at.isoformat() if alert.acked_at else None,
     }

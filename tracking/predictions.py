@@ -49,8 +49,14 @@ def last_walker_arrivals(
     states: list[WalkerState], now: datetime, median_mps: float | None, default_mps: float
 ) -> dict | None:
     """The walker furthest behind on a route (still walking), and when they reach each point."""
-    active = [s for s in states if s.route is not None and not s.finished
-              and s.record.status_override == "" and s.progress.last_fix is not None]
+    active = [
+        s
+        for s in states
+        if s.route is not None
+        and not s.finished
+        and s.record.status_override == ""
+        and s.progress.last_fix is not None
+    ]
     if not active:
         return None
     last = min(active, key=lambda s: s.progress.distance_along_m)
@@ -63,8 +69,12 @@ def last_walker_arrivals(
         "distance_along_m": round(along, 1),
         "pace_kmh": round(pace * 3.6, 2),
         "arrivals": [
-            {"checkpoint_id": cp.id, "name": cp.name,
-             "at": (now + timedelta(seconds=(cp.distance_along_m - along) / pace)).isoformat()}
-            for cp in last.route.checkpoints if cp.distance_along_m > along
+            {
+                "checkpoint_id": cp.id,
+                "name": cp.name,
+                "at": (now + timedelta(seconds=(cp.distance_along_m - along) / pace)).isoformat(),
+            }
+            for cp in last.route.checkpoints
+            if cp.distance_along_m > along
         ],
     }

@@ -74,8 +74,9 @@ def advance(progress: Progress, route: PreparedRoute | None, fix: Fix, params: S
     if route is None:
         return Step(_walked(progress, fix), (), flags, False)
     x, y = route.to_xy(fix.lon, fix.lat)
-    match = match_fix(route, x, y, fix.recorded_at, fix.accuracy_m, progress.anchor,
-                      params.max_speed_mps)
+    match = match_fix(
+        route, x, y, fix.recorded_at, fix.accuracy_m, progress.anchor, params.max_speed_mps
+    )
     offset = off_route_m(route, x, y)
     along = progress.distance_along_m
     anchor = progress.anchor
@@ -107,16 +108,20 @@ def _walked(progress: Progress, fix: Fix) -> Progress:
     """
     if progress.passage is None:
         anchor = Passage(fix.lon, fix.lat, fix.recorded_at, 0.0)
-        return replace(progress, passage=anchor, last_good_fix=fix,
-                       anchor=Anchor(0.0, fix.recorded_at))
+        return replace(
+            progress, passage=anchor, last_good_fix=fix, anchor=Anchor(0.0, fix.recorded_at)
+        )
     a = progress.passage
     moved = distance_m(a.x, a.y, fix.lon, fix.lat)
     if moved < max(20.0, min(fix.accuracy_m or 10.0, 100.0)):
         return replace(progress, last_good_fix=fix)
     along = progress.distance_along_m + moved
     return replace(
-        progress, distance_along_m=along, passage=Passage(fix.lon, fix.lat, fix.recorded_at, along),
-        last_good_fix=fix, anchor=Anchor(along, fix.recorded_at),
+        progress,
+        distance_along_m=along,
+        passage=Passage(fix.lon, fix.lat, fix.recorded_at, along),
+        last_good_fix=fix,
+        anchor=Anchor(along, fix.recorded_at),
         recent=_recent(progress.recent, fix.recorded_at, along),
     )
 
@@ -125,8 +130,11 @@ def _off_route(progress: Progress, offset: float, at: datetime, params: StepPara
     """Off route after `off_route_after` beyond `off_route_m`; back only within `back_on_route_m`."""
     if offset > params.off_route_m:
         since = progress.off_route_since or at
-        return replace(progress, off_route_since=since,
-                       off_route=progress.off_route or at - since >= params.off_route_after)
+        return replace(
+            progress,
+            off_route_since=since,
+            off_route=progress.off_route or at - since >= params.off_route_after,
+        )
     if offset <= params.back_on_route_m:
         return replace(progress, off_route_since=None, off_route=False)
     return progress
@@ -148,10 +156,10 @@ def _recent(
 
 
 def replay(
-    route: PreparedRoute | None, fixes: list[Fix], params: StepParams
+    route: PreparedRoute | None, fixes: list[Fix], params: StepParams, start: Progress | None = None
 ) -> tuple[Progress, list[CheckIn]]:
-    """Progress and check-ins from a walker's whole history, fixes in time order."""
-    progress = Progress()
+    """Progress and check-ins from a walker's history (fixes in time order), from `start`."""
+    progress = start or Progress()
     found: list[CheckIn] = []
     for fix in fixes:
         step = advance(progress, route, fix, params)

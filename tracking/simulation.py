@@ -102,15 +102,27 @@ def simulate(
         sos = plan.sos_at_m is not None and along >= plan.sos_at_m and not sos_sent
         sos_sent = sos_sent or sos
         accuracy = max(3.0, sigma_m * float(rng.uniform(0.8, 1.6)))
-        fixes.append(SimFix(at, along, float(tlon[0]), float(tlat[0]), float(lon[0]),
-                            float(lat[0]), round(accuracy, 1), sos))
+        fixes.append(
+            SimFix(
+                at,
+                along,
+                float(tlon[0]),
+                float(tlat[0]),
+                float(lon[0]),
+                float(lat[0]),
+                round(accuracy, 1),
+                sos,
+            )
+        )
         if along >= route.length_m:
             break
         elapsed += interval_s
     return fixes
 
 
-def _true_xy(route: PreparedRoute, plan: WalkerPlan, along: float, elapsed: float) -> tuple[float, float]:
+def _true_xy(
+    route: PreparedRoute, plan: WalkerPlan, along: float, elapsed: float
+) -> tuple[float, float]:
     """The true position: on the route, or beside it during a detour."""
     xs, ys = route.xs, route.ys
     x = float(np.interp(along, route.cum_m, xs))

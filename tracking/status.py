@@ -8,7 +8,13 @@ from datetime import datetime, timedelta
 from tracking.walker_state import WalkerState
 
 STATUSES = (
-    "registered", "walking", "at_checkpoint", "finished", "off_route", "silent", "needs_help",
+    "registered",
+    "walking",
+    "at_checkpoint",
+    "finished",
+    "off_route",
+    "silent",
+    "needs_help",
     "dropped_out",
 )
 
@@ -18,14 +24,14 @@ def near_checkpoint(state: WalkerState, radius_m: float) -> bool:
     route, passage = state.route, state.progress.passage
     if route is None or passage is None:
         return False
-    for cp in route.checkpoints:
-        cx, cy = route.to_xy(cp.lon, cp.lat)
-        if math.hypot(cx - passage.x, cy - passage.y) <= radius_m:
-            return True
-    return False
+    return any(
+        math.hypot(cp.x_m - passage.x, cp.y_m - passage.y) <= radius_m for cp in route.checkpoints
+    )
 
 
-def walker_status(state: WalkerState, now: datetime, radius_m: float, silent_after: timedelta) -> str:
+def walker_status(
+    state: WalkerState, now: datetime, radius_m: float, silent_after: timedelta
+) -> str:
     """The one status shown for a walker; the most urgent wins."""
     if state.record.status_override in ("dropped_out", "picked_up"):
         return "dropped_out"

@@ -15,8 +15,14 @@ from tracking.walker_state import WalkerState
 class ViewContext:
     """Everything a view needs besides the walker: the event, the time, pace fallbacks."""
 
-    def __init__(self, event: Event, now: datetime, silent_after: timedelta,
-                 default_pace_mps: float, medians: dict[str, float | None]) -> None:
+    def __init__(
+        self,
+        event: Event,
+        now: datetime,
+        silent_after: timedelta,
+        default_pace_mps: float,
+        medians: dict[str, float | None],
+    ) -> None:
         self.event = event
         self.now = now
         self.silent_after = silent_after
@@ -59,20 +65,31 @@ def walker_view(state: WalkerState, ctx: ViewContext, private: bool = True) -> d
         "progress_pct": round(100 * p.distance_along_m / length, 1) if length else None,
         "offset_m": round(p.offset_m, 1) if p.offset_m is not None else None,
         "last_fix": {
-            "lat": last.lat, "lon": last.lon, "recorded_at": last.recorded_at.isoformat(),
+            "lat": last.lat,
+            "lon": last.lon,
+            "recorded_at": last.recorded_at.isoformat(),
             "accuracy_m": last.accuracy_m,
-        } if last else None,
+        }
+        if last
+        else None,
         "checkins": [
-            {"checkpoint_id": c.checkpoint_id, "at": c.at.isoformat(), "source": c.source,
-             "out_of_order": c.out_of_order}
+            {
+                "checkpoint_id": c.checkpoint_id,
+                "at": c.at.isoformat(),
+                "source": c.source,
+                "out_of_order": c.out_of_order,
+            }
             for c in sorted(state.checkins.values(), key=lambda c: c.at)
         ],
         "pace_kmh": round(p.pace_mps * 3.6, 2) if p.pace_mps is not None else None,
         "next_checkpoint": {
-            "checkpoint_id": next_cp.id, "name": next_cp.name,
+            "checkpoint_id": next_cp.id,
+            "name": next_cp.name,
             "distance_m": round(next_cp.distance_along_m - p.distance_along_m, 1),
             "eta": _iso(prediction.next_checkpoint_at),
-        } if next_cp else None,
+        }
+        if next_cp
+        else None,
         "eta_finish_at": _iso(prediction.finish_at),
         "battery_pct": last.battery_pct if last else None,
         "open_alerts": sorted(state.open_alerts),
@@ -123,7 +140,9 @@ def overview(states: list[WalkerState], ctx: ViewContext) -> dict[str, Any]:
                 "finished": counts.get("finished", 0),
                 "last_walker": last_walker_arrivals(
                     by_route.get(rid, []), ctx.now, ctx.medians.get(rid), ctx.default_pace_mps
-                ) if rid in ctx.event.routes else None,
+                )
+                if rid in ctx.event.routes
+                else None,
             }
             for rid, counts in per_route.items()
         },

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CORPUS_DIR = (PROJECT_ROOT / ".." / "shared" / "gpx-corpus").resolve()
+CORPUS_DIR = (PROJECT_ROOT / ".." / "shared" / "gpx-corpus").resolve()  # = tests.support.CORPUS
 CORPUS_MISSING = (
     f"the GPX corpus is not at {CORPUS_DIR} (it lives beside the project checkout, "
     "in ../shared/gpx-corpus); corpus tests need it"
@@ -131,13 +131,38 @@ def gpx() -> type[GpxBuilder]:
     return GpxBuilder
 
 
-def corpus_files() -> list[str]:
-    return sorted(p.name for p in CORPUS_DIR.glob("*.gpx")) if CORPUS_DIR.is_dir() else []
+def _corpus_selections() -> dict[str, list[str]]:
+    """Corpus file names for each parametrized argument, chosen by their REFERENCE.md row."""
+    if not (CORPUS_DIR / "REFERENCE.md").is_file():
+        return {}
+    rows = parse_reference((CORPUS_DIR / "REFERENCE.md").read_text(encoding="utf-8"))
+    names = sorted(p.name for p in CORPUS_DIR.glob("*.gpx"))
+    return {
+        "corpus_name": names,
+        "readable_corpus_name": [n for n in names if n in rows and rows[n].parses],
+        "multipart_corpus_name": [n for n in names if n in rows and rows[n].joined_m is not None],
+        "waypoint_only_corpus_name": [
+            n
+            for n in names
+            if n in rows
+            and rows[n].parses
+            and not rows[n].trkpt
+            and not rows[n].rtept
+            and rows[n].wpt
+        ],
+    }
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A test taking `corpus_name` runs once per corpus file (and skips, saying why, without)."""
-    if "corpus_name" in metafunc.fixturenames:
-        names = corpus_files()
-        params = names or [pytest.param("", marks=pytest.mark.skip(reason=CORPUS_MISSING))]
-        metafunc.parametrize("corpus_name", params)
+    """`corpus_name` and its narrower kin run a test once per matching corpus file."""
+    selections = _corpus_selections()
+    for arg in (
+        "corpus_name",
+        "readable_corpus_name",
+        "multipart_corpus_name",
+        "waypoint_only_corpus_name",
+    ):
+        if arg in metafunc.fixturenames:
+            names = selections.get(arg)
+            params = names or [pytest.param("", marks=pytest.mark.skip(reason=CORPUS_MISSING))]
+            metafunc.parametrize(arg, params)

@@ -7,6 +7,7 @@ The numbers are read from REFERENCE.md, never copied here, so a corpus update is
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,21 +19,21 @@ from routes.prepared import prepare_route
 REL_TOLERANCE = 1e-3  # 0.1 %
 ABS_TOLERANCE_M = 0.05  # the table rounds to 0.1 m
 
-Reference = dict  # file name -> conftest.ReferenceRow
+Reference = dict[str, Any]  # file name -> conftest.ReferenceRow
 
 
 def _read(corpus_dir: Path, name: str) -> bytes:
     return (corpus_dir / name).read_bytes()
 
 
-def _expected_length_m(row) -> float:
+def _expected_length_m(row: Any) -> float:
     """Tracks win over routes (as in the reader); route-only files use the route column."""
     value = row.trk_m if (row.trkpt or 0) > 0 else row.rte_m
     assert value is not None, f"REFERENCE.md has no length for {row.file}"
     return value
 
 
-def _is_waypoint_only(row) -> bool:
+def _is_waypoint_only(row: Any) -> bool:
     return row.parses and not row.trkpt and not row.rtept and bool(row.wpt)
 
 
@@ -49,17 +50,16 @@ def test_reference_table_names_the_two_broken_files(reference: Reference) -> Non
 def test_each_file_loads_or_is_refused_as_the_reference_says(
     corpus_dir: Path, reference: Reference, corpus_name: str
 ) -> None:
-    name = corpus_name
-    row = reference[name]
+    row = reference[corpus_name]
     if row.parses:
-        doc = read_gpx(_read(corpus_dir, name), name)
+        doc = read_gpx(_read(corpus_dir, corpus_name), corpus_name)
         assert len(doc.points) == (row.trkpt or 0) + (0 if row.trkpt else row.rtept or 0)
         assert len(doc.waypoints) == (row.wpt or 0)
     else:
         with pytest.raises(GpxReadError) as caught:
-            read_gpx(_read(corpus_dir, name), name)
-        assert caught.value.source == name
-        assert name in str(caught.value)
+            read_gpx(_read(corpus_dir, corpus_name), corpus_name)
+        assert caught.value.source == corpus_name
+        assert corpus_name in str(caught.value)
         assert caught.value.reason
 
 
@@ -80,15 +80,13 @@ def test_undefined_coordinates_are_refused_as_bad_coordinates(corpus_dir: Path) 
 
 
 def test_waypoint_only_files_are_read_but_are_not_routes(
-    corpus_dir: Path, reference: Reference, corpus_name: str
+    corpus_dir: Path, waypoint_only_corpus_name: str
 ) -> None:
-    name = corpus_name
-    if not _is_waypoint_only(reference[name]):
-        pytest.skip("has track or route points")
-    doc = read_gpx(_read(corpus_dir, name), name)
+    corpus_name = waypoint_only_corpus_name
+    doc = read_gpx(_read(corpus_dir, corpus_name), corpus_name)
     assert doc.waypoints and not doc.points
     with pytest.raises(GpxReadError) as caught:
-        read_route_gpx(_read(corpus_dir, name), name)
+        read_route_gpx(_read(corpus_dir, corpus_name), corpus_name)
     assert caught.value.code == "too_few_points"
     assert "only waypoints" in caught.value.reason
 
@@ -103,26 +101,22 @@ def test_the_corpus_has_the_four_waypoint_only_files(reference: Reference) -> No
 
 
 def test_length_agrees_with_the_geodesic_reference(
-    corpus_dir: Path, reference: Reference, corpus_name: str
+    corpus_dir: Path, reference: Reference, readable_corpus_name: str
 ) -> None:
-    name = corpus_name
-    row = reference[name]
-    if not row.parses:
-        pytest.skip("refused file: no length")
-    doc = read_gpx(_read(corpus_dir, name), name)
+    corpus_name = readable_corpus_name
+    row = reference[corpus_name]
+    doc = read_gpx(_read(corpus_dir, corpus_name), corpus_name)
     assert measure(doc).distance_m == pytest.approx(
         _expected_length_m(row), rel=REL_TOLERANCE, abs=ABS_TOLERANCE_M
     )
 
 
 def test_gaps_between_parts_make_up_the_joined_length(
-    corpus_dir: Path, reference: Reference, corpus_name: str
+    corpus_dir: Path, reference: Reference, multipart_corpus_name: str
 ) -> None:
-    name = corpus_name
-    row = reference[name]
-    if row.joined_m is None:
-        pytest.skip("REFERENCE.md gives no joined length (a single part)")
-    measured = measure(read_gpx(_read(corpus_dir, name), name))
+    corpus_name = multipart_corpus_name
+    row = reference[corpus_name]
+    measured = measure(read_gpx(_read(corpus_dir, corpus_name), corpus_name))
     assert measured.distance_m + measured.gap_m == pytest.approx(
         row.joined_m, rel=REL_TOLERANCE, abs=ABS_TOLERANCE_M
     )

@@ -7,11 +7,11 @@ background tiles need a connection, and the routes stay visible without them.
 from __future__ import annotations
 
 import argparse
-import html
 import sys
 from pathlib import Path
 
 from maps.event_map import event_map
+from maps.offline import page_html
 from tracking.commands.common import add_event_option, event_or_exit
 from tracking.settings import Settings
 
@@ -46,9 +46,7 @@ def run(args: argparse.Namespace) -> int:
         attribution=args.attribution or settings.tile_attribution,
         mode="inline",
     )
-    figure = fmap.get_root()
-    figure.title = html.escape(f"{event.name} — routes")
-    page = figure.render()
+    page = page_html(fmap, title=f"{event.name} — routes")
     out: Path = args.out
     try:
         out.write_text(page, encoding="utf-8")

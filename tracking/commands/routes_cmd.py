@@ -20,19 +20,26 @@ def routes_summary(event: Event) -> list[dict]:
     out = []
     for er in event.routes.values():
         route = er.route
-        out.append({
-            "id": er.id,
-            "name": er.name,
-            "distance_m": round(route.length_m, 1),
-            "ascent_m": round(route.elevation.ascent_m, 1) if route.elevation else None,
-            "checkpoints": [
-                {"id": cp.id, "name": cp.name, "kind": cp.kind,
-                 "distance_along_m": round(cp.distance_along_m, 1),
-                 "lat": cp.lat, "lon": cp.lon,
-                 "closes_at": er.closing[cp.id].isoformat() if cp.id in er.closing else None}
-                for cp in route.checkpoints
-            ],
-        })
+        out.append(
+            {
+                "id": er.id,
+                "name": er.name,
+                "distance_m": round(route.length_m, 1),
+                "ascent_m": round(route.elevation.ascent_m, 1) if route.elevation else None,
+                "checkpoints": [
+                    {
+                        "id": cp.id,
+                        "name": cp.name,
+                        "kind": cp.kind,
+                        "distance_along_m": round(cp.distance_along_m, 1),
+                        "lat": cp.lat,
+                        "lon": cp.lon,
+                        "closes_at": er.closing[cp.id].isoformat() if cp.id in er.closing else None,
+                    }
+                    for cp in route.checkpoints
+                ],
+            }
+        )
     return out
 
 

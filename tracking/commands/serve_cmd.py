@@ -14,7 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("serve", help="start the tracking server")
     parser.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default 8000)")
-    parser.add_argument("--db", type=Path, default=None, help="SQLite file (default ./refugee-walk.sqlite3)")
+    parser.add_argument(
+        "--db", type=Path, default=None, help="SQLite file (default ./refugee-walk.sqlite3)"
+    )
     parser.add_argument("--event", default=None, help="bundled event name or event TOML path")
     parser.add_argument("--log-level", default="info", help="uvicorn log level")
     parser.set_defaults(func=run)
@@ -35,13 +37,24 @@ def run(args: argparse.Namespace) -> int:
     except EventConfigError as exc:
         print(f"refugee-walk: {exc}", file=sys.stderr)
         return 2
-    print(f"Refugee Walk on {settings.base_url}  (organiser dashboard: {settings.base_url}/organiser,"
-          f" API docs: {settings.base_url}/docs, database: {settings.db_path})", file=sys.stderr)
+    print(
+        f"Refugee Walk on {settings.base_url}  (organiser dashboard: {settings.base_url}/organiser,"
+        f" API docs: {settings.base_url}/docs, database: {settings.db_path})",
+        file=sys.stderr,
+    )
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,
-                    ws="websockets-sansio" if _has_sansio() else "auto")
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=args.log_level,
+            ws="websockets-sansio" if _has_sansio() else "auto",
+        )
     except OSError as exc:
-        print(f"refugee-walk: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+        print(
+            f"refugee-walk: cannot listen on {settings.host}:{settings.port}: {exc}",
+            file=sys.stderr,
+        )
         return 2
     return 0
 

@@ -34,7 +34,9 @@ def decode_params(params: Mapping[str, str], speed_unit: str = "knots") -> Decod
             lat=lat,
             lon=lon,
             source="osmand",
-            accuracy_m=accuracy if accuracy is not None else (hdop * HDOP_TO_METRES if hdop else None),
+            accuracy_m=accuracy
+            if accuracy is not None
+            else (hdop * HDOP_TO_METRES if hdop else None),
             speed_mps=_speed_mps(speed, speed_unit),
             heading_deg=to_float(params.get("bearing") or params.get("heading"), "bearing"),
             altitude_m=to_float(params.get("altitude"), "altitude"),
@@ -77,8 +79,8 @@ def decode_json(body: Any) -> Decoded:
     if not isinstance(location, dict) or not isinstance(location.get("coords"), dict):
         raise ProtocolError("missing location.coords")
     coords = location["coords"]
-    battery = location.get("battery") if isinstance(location.get("battery"), dict) else {}
-    extras = location.get("extras") if isinstance(location.get("extras"), dict) else {}
+    battery = _object(location.get("battery"))
+    extras = _object(location.get("extras"))
     try:
         lat = to_float(coords.get("latitude"), "latitude")
         lon = to_float(coords.get("longitude"), "longitude")
@@ -103,6 +105,10 @@ def decode_json(body: Any) -> Decoded:
     except ValueError as exc:
         raise ProtocolError(str(exc)) from None
     return Decoded(token, (fix,))
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _is_sos(event: Any, alarm: Any) -> bool:

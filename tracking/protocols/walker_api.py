@@ -39,7 +39,9 @@ def decode_fix(item: Any, source: str = "web") -> Fix:
 def batch_items(body: Any) -> list[Any]:
     """The list of fixes in a walker-page body, or ProtocolError."""
     if not isinstance(body, dict) or not isinstance(body.get("fixes"), list):
-        raise ProtocolError('the body must be JSON like {"fixes": [{"id", "recorded_at", "lat", "lon"}]}')
+        raise ProtocolError(
+            'the body must be JSON like {"fixes": [{"id", "recorded_at", "lat", "lon"}]}'
+        )
     items = body["fixes"]
     if len(items) > MAX_FIXES_PER_BATCH:
         raise ProtocolError(f"at most {MAX_FIXES_PER_BATCH} fixes per request; send the rest after")

@@ -66,16 +66,34 @@ class SqliteStorage:
         created = walker.created_at or datetime.now(UTC)
         self._db.execute(
             "INSERT INTO walkers VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (walker.id, walker.token, walker.name, walker.route_id, walker.bib, walker.team,
-             walker.phone, walker.status_override, walker.personal_gpx, _ts(created)),
+            (
+                walker.id,
+                walker.token,
+                walker.name,
+                walker.route_id,
+                walker.bib,
+                walker.team,
+                walker.phone,
+                walker.status_override,
+                walker.personal_gpx,
+                _ts(created),
+            ),
         )
 
     def update_walker(self, walker: WalkerRecord) -> None:
         self._db.execute(
             "UPDATE walkers SET name=?, route_id=?, bib=?, team=?, phone=?, status_override=?,"
             " personal_gpx=? WHERE id=?",
-            (walker.name, walker.route_id, walker.bib, walker.team, walker.phone,
-             walker.status_override, walker.personal_gpx, walker.id),
+            (
+                walker.name,
+                walker.route_id,
+                walker.bib,
+                walker.team,
+                walker.phone,
+                walker.status_override,
+                walker.personal_gpx,
+                walker.id,
+            ),
         )
 
     def _walker(self, where: str, value: str) -> WalkerRecord | None:
@@ -92,6 +110,15 @@ class SqliteStorage:
         rows = self._db.execute("SELECT * FROM walkers ORDER BY created_at, id").fetchall()
         return [_walker_row(r) for r in rows]
 
+    def delete_walker(self, walker_id: str) -> None:
+        """Forget a walker entirely: positions, check-ins, alerts and the registration."""
+        for table in ("fixes", "checkins", "alerts"):
+            self._db.execute(f"DELETE FROM {table} WHERE walker_id=?", (walker_id,))
+        self._db.execute("DELETE FROM walkers WHERE id=?", (walker_id,))
+
+    def set_token(self, walker_id: str, token: str) -> None:
+        self._db.execute("UPDATE walkers SET token=? WHERE id=?", (token, walker_id))
+
     # fixes
     def has_fix(self, walker_id: str, fix: Fix) -> bool:
         row = self._db.execute(
@@ -106,13 +133,30 @@ class SqliteStorage:
             "INSERT OR IGNORE INTO fixes (walker_id, recorded_at, client_id, received_at, lat, lon,"
             " accuracy_m, speed_mps, heading_deg, altitude_m, battery_pct, source, sos, flags,"
             " distance_along_m, offset_m, raw) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (walker_id, _ts(f.recorded_at), f.client_id, _ts(datetime.now(UTC)), f.lat, f.lon,
-             f.accuracy_m, f.speed_mps, f.heading_deg, f.altitude_m, f.battery_pct, f.source,
-             int(f.sos), ",".join(stored.flags), stored.distance_along_m, stored.offset_m,
-             json.dumps(f.raw, default=str)[:4000]),
+            (
+                walker_id,
+                _ts(f.recorded_at),
+                f.client_id,
+                _ts(datetime.now(UTC)),
+                f.lat,
+                f.lon,
+                f.accuracy_m,
+                f.speed_mps,
+                f.heading_deg,
+                f.altitude_m,
+                f.battery_pct,
+                f.source,
+                int(f.sos),
+                ",".join(stored.flags),
+                stored.distance_along_m,
+                stored.offset_m,
+                json.dumps(f.raw, default=str)[:4000],
+            ),
         )
 
-    def update_fix_match(self, walker_id: str, fix: Fix, along: float | None, offset: float | None) -> None:
+    def update_fix_match(
+        self, walker_id: str, fix: Fix, along: float | None, offset: float | None
+    ) -> None:
         self._db.execute(
             "UPDATE fixes SET distance_along_m=?, offset_m=? WHERE walker_id=? AND recorded_at=?"
             " AND client_id=?",
@@ -140,15 +184,21 @@ class SqliteStorage:
     def add_checkin(self, walker_id: str, checkin: CheckIn) -> bool:
         cur = self._db.execute(
             "INSERT OR IGNORE INTO checkins VALUES (?,?,?,?,?)",
-            (walker_id, checkin.checkpoint_id, _ts(checkin.at), checkin.source,
-             int(checkin.out_of_order)),
+            (
+                walker_id,
+                checkin.checkpoint_id,
+                _ts(checkin.at),
+                checkin.source,
+                int(checkin.out_of_order),
+            ),
         )
         return cur.rowcount == 1
 
     def checkins(self, walker_id: str) -> list[CheckIn]:
         rows = self._db.execute(
             "SELECT checkpoint_id, at, source, out_of_order FROM checkins WHERE walker_id=?"
-            " ORDER BY at", (walker_id,)
+            " ORDER BY at",
+            (walker_id,),
         ).fetchall()
         return [CheckIn(r[0], _dt(r[1]), r[2], bool(r[3])) for r in rows]  # type: ignore[arg-type]
 
@@ -161,8 +211,15 @@ class SqliteStorage:
         return out
 
     # alerts
-    def add_alert(self, walker_id: str, kind: str, at: datetime, lat: float | None,
-                  lon: float | None, message: str) -> Alert:
+    def add_alert(
+        self,
+        walker_id: str,
+        kind: str,
+        at: datetime,
+        lat: float | None,
+        lon: float | None,
+        message: str,
+    ) -> Alert:
         cur = self._db.execute(
             "INSERT INTO alerts (walker_id, kind, at, lat, lon, message) VALUES (?,?,?,?,?,?)",
             (walker_id, kind, _ts(at), lat, lon, message),
@@ -170,12 +227,18 @@ class SqliteStorage:
         return Alert(int(cur.lastrowid or 0), walker_id, kind, at, lat, lon, message)
 
     def alerts(self, state: str | None = None) -> list[Alert]:
-        sql = "SELECT * FROM alerts" + (" WHERE state=?" if state else "") + " ORDER BY at DESC, id DESC"
+        sql = (
+            "SELECT * FROM alerts"
+            + (" WHERE state=?" if state else "")
+            + " ORDER BY at DESC, id DESC"
+        )
         rows = self._db.execute(sql, (state,) if state else ()).fetchall()
         return [_alert_row(r) for r in rows]
 
     def set_alert_state(self, alert_id: int, state: str, at: datetime) -> Alert | None:
-        self._db.execute("UPDATE alerts SET state=?, acked_at=? WHERE id=?", (state, _ts(at), alert_id))
+        self._db.execute(
+            "UPDATE alerts SET state=?, acked_at=? WHERE id=?", (state, _ts(at), alert_id)
+        )
         row = self._db.execute("SELECT * FROM alerts WHERE id=?", (alert_id,)).fetchone()
         return _alert_row(row) if row else None
 
@@ -213,12 +276,38 @@ def _walker_row(r: tuple) -> WalkerRecord:
 
 
 def _fix_row(r: tuple) -> StoredFix:
-    (_, _, rec, client_id, _, lat, lon, acc, spd, hdg, alt, batt, source, sos, flags, along,
-     offset, raw) = r
+    (
+        _,
+        _,
+        rec,
+        client_id,
+        _,
+        lat,
+        lon,
+        acc,
+        spd,
+        hdg,
+        alt,
+        batt,
+        source,
+        sos,
+        flags,
+        along,
+        offset,
+        _raw,
+    ) = r
     fix = Fix(
         recorded_at=_dt(rec),  # type: ignore[arg-type]
-        lat=lat, lon=lon, source=source, accuracy_m=acc, speed_mps=spd, heading_deg=hdg,
-        altitude_m=alt, battery_pct=batt, client_id=client_id, sos=bool(sos),
+        lat=lat,
+        lon=lon,
+        source=source,
+        accuracy_m=acc,
+        speed_mps=spd,
+        heading_deg=hdg,
+        altitude_m=alt,
+        battery_pct=batt,
+        client_id=client_id,
+        sos=bool(sos),
     )
     return StoredFix(fix, tuple(f for f in flags.split(",") if f), along, offset)
 

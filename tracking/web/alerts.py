@@ -15,7 +15,9 @@ router = APIRouter(tags=["alerts"], dependencies=[Depends(require_organiser)])
 
 
 @router.get("/api/alerts")
-def list_alerts(request: Request, state: Literal["open", "acknowledged", "resolved"] | None = None) -> list[dict]:
+def list_alerts(
+    request: Request, state: Literal["open", "acknowledged", "resolved"] | None = None
+) -> list[dict]:
     t = tracker(request)
     return [alert_view(a, t.walkers.get(a.walker_id)) for a in t.store.alerts(state)]
 

@@ -31,7 +31,7 @@ class SosRequest(BaseModel):
     message: str = Field(default="", max_length=500)
 
 
-def _time(value: str | None):  # noqa: ANN202
+def _time(value: str | None):
     if value is None:
         return now()
     try:
@@ -55,15 +55,23 @@ def check_in(request: Request, body: CheckInRequest) -> dict | JSONResponse:
     if isinstance(result, CheckIn):
         assert state.route is not None
         cp = next(c for c in state.route.checkpoints if c.id == result.checkpoint_id)
-        return {"checkpoint_id": cp.id, "name": cp.name, "distance_along_m": round(cp.distance_along_m, 1),
-                "at": result.at.isoformat(), "out_of_order": result.out_of_order}
+        return {
+            "checkpoint_id": cp.id,
+            "name": cp.name,
+            "distance_along_m": round(cp.distance_along_m, 1),
+            "at": result.at.isoformat(),
+            "out_of_order": result.out_of_order,
+        }
     cp = result.checkpoint
     dist = result.distance_m
     far = f"{dist / 1000:.1f} km" if dist >= 1000 else f"{dist:.0f} m"
-    return JSONResponse(status_code=422, content={
-        "detail": f"You are {far} from {cp.name}; walk on and try again",
-        "nearest": {"checkpoint_id": cp.id, "name": cp.name, "distance_m": round(dist, 1)},
-    })
+    return JSONResponse(
+        status_code=422,
+        content={
+            "detail": f"You are {far} from {cp.name}; walk on and try again",
+            "nearest": {"checkpoint_id": cp.id, "name": cp.name, "distance_m": round(dist, 1)},
+        },
+    )
 
 
 @router.post("/api/sos", status_code=201)
@@ -74,7 +82,9 @@ def sos(request: Request, body: SosRequest) -> dict:
     at = now()
     fix = None
     if body.lat is not None and body.lon is not None:
-        fix = Fix(at, body.lat, body.lon, "sos", accuracy_m=body.accuracy_m, client_id="sos", sos=True)
+        fix = Fix(
+            at, body.lat, body.lon, "sos", accuracy_m=body.accuracy_m, client_id="sos", sos=True
+        )
         t.ingest(state, [fix], at)
     alert = t.raise_alert(state, "sos", at, body.message or "SOS from the walker page", fix)
     t.store.commit()

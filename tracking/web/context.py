@@ -15,6 +15,9 @@ def now() -> datetime:
 def view_context(t: Tracker) -> ViewContext:
     s = t.settings
     return ViewContext(
-        t.event, now(), timedelta(minutes=s.silent_minutes), s.default_pace_kmh / 3.6,
+        t.event,
+        now(),
+        timedelta(minutes=s.silent_minutes),
+        s.default_pace_kmh / 3.6,
         medians_by_route(list(t.walkers.values())),
     )

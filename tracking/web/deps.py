@@ -15,11 +15,11 @@ from tracking.walker_state import WalkerState
 
 
 def tracker(request: Request) -> Tracker:
-    return request.app.state.tracker  # type: ignore[no-any-return]
+    return request.app.state.tracker
 
 
 def settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def bearer(request: Request) -> str:
@@ -87,7 +87,9 @@ async def read_json(request: Request, limit: int) -> Any:
     """A JSON body (content type application/json), or a 4xx that says what to send."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype and ctype != "application/json" and not ctype.endswith("+json"):
-        raise HTTPException(415, detail=f"send JSON with Content-Type: application/json, not {ctype}")
+        raise HTTPException(
+            415, detail=f"send JSON with Content-Type: application/json, not {ctype}"
+        )
     body = await read_body(request, limit)
     try:
         return json.loads(body) if body.strip() else None

@@ -23,7 +23,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
 
 
-def _handler(status: int):  # noqa: ANN202
+def _handler(status: int):
     async def handle(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=status)
 

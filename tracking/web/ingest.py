@@ -12,7 +12,14 @@ from fastapi.responses import JSONResponse, Response
 
 from tracking.protocols import ProtocolError, osmand, owntracks, walker_api
 from tracking.web.context import now
-from tracking.web.deps import basic_password, read_body, read_json, require_walker, settings, tracker
+from tracking.web.deps import (
+    basic_password,
+    read_body,
+    read_json,
+    require_walker,
+    settings,
+    tracker,
+)
 
 router = APIRouter(tags=["ingestion"])
 
@@ -56,7 +63,9 @@ async def osmand_ingest(request: Request) -> Response:
     t = tracker(request)
     state = t.by_token(decoded.token)
     if state is None:
-        raise HTTPException(unknown_status, detail="unknown device id: use the id shown on your walker page")
+        raise HTTPException(
+            unknown_status, detail="unknown device id: use the id shown on your walker page"
+        )
     result = t.ingest(state, list(decoded.fixes), now())
     if result.rejected:
         raise HTTPException(400, detail=result.rejected[0].reason)
@@ -77,7 +86,8 @@ async def owntracks_ingest(request: Request) -> JSONResponse:
     state = t.by_token(basic_password(request))
     if state is None:
         raise HTTPException(
-            401, detail="unknown walker: set your walker token as the password in OwnTracks",
+            401,
+            detail="unknown walker: set your walker token as the password in OwnTracks",
             headers={"WWW-Authenticate": 'Basic realm="refugee-walk"'},
         )
     body = await read_body(request, settings(request).max_body_bytes)

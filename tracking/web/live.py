@@ -18,8 +18,13 @@ def snapshot(ws: WebSocket) -> bytes:
     t = ws.app.state.tracker
     ctx = view_context(t)
     states = list(t.walkers.values())
-    return encode({"type": "snapshot", "walkers": [compact_view(s, ctx) for s in states],
-                   "overview": overview(states, ctx)})
+    return encode(
+        {
+            "type": "snapshot",
+            "walkers": [compact_view(s, ctx) for s in states],
+            "overview": overview(states, ctx),
+        }
+    )
 
 
 @router.websocket("/ws/live")

@@ -14,8 +14,13 @@ router = APIRouter(tags=["routes"])
 @router.get("/api/event")
 def get_event(request: Request) -> dict:
     e = tracker(request).event
-    return {"name": e.name, "date": e.date.isoformat(), "timezone": e.timezone.key,
-            "organiser_phone": e.organiser_phone, "checkin_radius_m": e.checkin_radius_m}
+    return {
+        "name": e.name,
+        "date": e.date.isoformat(),
+        "timezone": e.timezone.key,
+        "organiser_phone": e.organiser_phone,
+        "checkin_radius_m": e.checkin_radius_m,
+    }
 
 
 @router.get("/api/routes")
@@ -23,12 +28,20 @@ def list_routes(request: Request) -> list[dict]:
     event = tracker(request).event
     return [
         {
-            "id": er.id, "name": er.name, "distance_m": round(er.route.length_m, 1),
+            "id": er.id,
+            "name": er.name,
+            "distance_m": round(er.route.length_m, 1),
             "starts": [s.isoformat() for s in er.starts],
             "checkpoints": [
-                {"id": cp.id, "name": cp.name, "kind": cp.kind,
-                 "distance_along_m": round(cp.distance_along_m, 1), "lat": cp.lat, "lon": cp.lon,
-                 "closes_at": er.closing[cp.id].isoformat() if cp.id in er.closing else None}
+                {
+                    "id": cp.id,
+                    "name": cp.name,
+                    "kind": cp.kind,
+                    "distance_along_m": round(cp.distance_along_m, 1),
+                    "lat": cp.lat,
+                    "lon": cp.lon,
+                    "closes_at": er.closing[cp.id].isoformat() if cp.id in er.closing else None,
+                }
                 for cp in er.route.checkpoints
             ],
         }
@@ -43,7 +56,13 @@ def route_gpx(request: Request, route_id: str) -> Response:
         raise HTTPException(404, detail=f"no route {route_id!r}; see /api/routes")
     er = event.routes[route_id]
     r = er.route
-    xml = route_to_gpx(f"{event.name} – {er.name}", zip(r.lons.tolist(), r.lats.tolist(), strict=True),
-                       r.checkpoints)
-    return Response(xml, media_type="application/gpx+xml",
-                    headers={"Content-Disposition": f'attachment; filename="{route_id}.gpx"'})
+    xml = route_to_gpx(
+        f"{event.name} – {er.name}",
+        zip(r.lons.tolist(), r.lats.tolist(), strict=True),
+        r.checkpoints,
+    )
+    return Response(
+        xml,
+        media_type="application/gpx+xml",
+        headers={"Content-Disposition": f'attachment; filename="{route_id}.gpx"'},
+    )

@@ -40,14 +40,26 @@ def _known_routes(request: Request) -> list[str]:
 def _create(request: Request, body: NewWalker) -> dict:
     routes = _known_routes(request)
     if body.route_id not in routes:
-        raise HTTPException(422, detail=f"unknown route {body.route_id!r}; use one of {', '.join(routes)}")
+        raise HTTPException(
+            422, detail=f"unknown route {body.route_id!r}; use one of {', '.join(routes)}"
+        )
     record = WalkerRecord(
-        id="w" + secrets.token_hex(4), token=secrets.token_urlsafe(24), name=body.name.strip(),
-        route_id=body.route_id, bib=body.bib.strip(), team=body.team.strip(), phone=body.phone.strip(),
+        id="w" + secrets.token_hex(4),
+        token=secrets.token_urlsafe(24),
+        name=body.name.strip(),
+        route_id=body.route_id,
+        bib=body.bib.strip(),
+        team=body.team.strip(),
+        phone=body.phone.strip(),
     )
     tracker(request).add_walker(record)
-    return {"id": record.id, "token": record.token, "route_id": record.route_id,
-            "url": f"{settings(request).base_url}/w/{record.token}", "name": record.name}
+    return {
+        "id": record.id,
+        "token": record.token,
+        "route_id": record.route_id,
+        "url": f"{settings(request).base_url}/w/{record.token}",
+        "name": record.name,
+    }
 
 
 @router.post("/api/walkers", status_code=201)
@@ -69,13 +81,18 @@ async def import_walkers(request: Request) -> dict:
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     fields = {f.strip().lower() for f in (reader.fieldnames or [])}
     if not {"name", "route"} <= fields:
-        raise HTTPException(400, detail="the CSV needs a header row with at least: name, route (and bib, team)")
+        raise HTTPException(
+            400, detail="the CSV needs a header row with at least: name, route (and bib, team)"
+        )
     rows = []
     for line, row in enumerate(reader, start=2):
         row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
         rows.append(_import_row(request, line, row))
-    return {"created": sum(r["result"] == "created" for r in rows),
-            "skipped": sum(r["result"] != "created" for r in rows), "rows": rows}
+    return {
+        "created": sum(r["result"] == "created" for r in rows),
+        "skipped": sum(r["result"] != "created" for r in rows),
+        "rows": rows,
+    }
 
 
 def _import_row(request: Request, line: int, row: dict[str, str]) -> dict:
@@ -83,13 +100,24 @@ def _import_row(request: Request, line: int, row: dict[str, str]) -> dict:
     if not row.get("name"):
         return {"line": line, "result": "skipped", "reason": "no name"}
     if route not in _known_routes(request):
-        return {"line": line, "result": "skipped",
-                "reason": f"unknown route {row.get('route')!r}; use one of {', '.join(_known_routes(request))}"}
+        return {
+            "line": line,
+            "result": "skipped",
+            "reason": f"unknown route {row.get('route')!r}; use one of {', '.join(_known_routes(request))}",
+        }
     bib = row.get("bib", "")
     if bib and any(s.record.bib == bib for s in tracker(request).walkers.values()):
         return {"line": line, "result": "skipped", "reason": f"bib {bib} is already registered"}
-    made = _create(request, NewWalker(name=row["name"], route_id=route, bib=bib,
-                                      team=row.get("team", ""), phone=row.get("phone", "")))
+    made = _create(
+        request,
+        NewWalker(
+            name=row["name"],
+            route_id=route,
+            bib=bib,
+            team=row.get("team", ""),
+            phone=row.get("phone", ""),
+        ),
+    )
     return {"line": line, "result": "created", **made}
 
 
@@ -107,7 +135,10 @@ def list_walkers(
     for state in t.walkers.values():
         if route and state.record.route_id != route:
             continue
-        if needle and needle not in f"{state.record.name} {state.record.bib} {state.record.team}".lower():
+        if (
+            needle
+            and needle not in f"{state.record.name} {state.record.bib} {state.record.team}".lower()
+        ):
             continue
         view = walker_view(state, ctx)
         if status and view["status"] != status:
@@ -116,7 +147,7 @@ def list_walkers(
     return out
 
 
-def _state(request: Request, walker_id: str):  # noqa: ANN202
+def _state(request: Request, walker_id: str):
     state = tracker(request).walkers.get(walker_id)
     if state is None:
         raise HTTPException(404, detail=f"no walker with id {walker_id!r}")
@@ -134,8 +165,12 @@ def get_track(request: Request, walker_id: str) -> dict:
     """The walker's accepted positions so far, as [lon, lat] pairs in time order."""
     _state(request, walker_id)
     fixes = tracker(request).store.fixes(walker_id)
-    return {"walker_id": walker_id,
-            "coordinates": [[f.fix.lon, f.fix.lat] for f in fixes if not f.flags or f.flags == ("late",)]}
+    return {
+        "walker_id": walker_id,
+        "coordinates": [
+            [f.fix.lon, f.fix.lat] for f in fixes if not f.flags or f.flags == ("late",)
+        ],
+    }
 
 
 @router.post("/api/walkers/{walker_id}/status")
@@ -145,3 +180,21 @@ def set_status(request: Request, walker_id: str, body: StatusChange) -> dict:
     override = "" if body.status == "walking" else body.status
     tracker(request).update_walker(state, replace(state.record, status_override=override))
     return walker_view(state, view_context(tracker(request)))
+
+
+@router.post("/api/walkers/{walker_id}/revoke")
+def revoke_token(request: Request, walker_id: str) -> dict:
+    """Revoke a walker's link (a lost phone): the old token is refused; a new link is returned."""
+    state = _state(request, walker_id)
+    tracker(request).new_token(state, secrets.token_urlsafe(24))
+    return {
+        "id": state.id,
+        "token": state.record.token,
+        "url": f"{settings(request).base_url}/w/{state.record.token}",
+    }
+
+
+@router.delete("/api/walkers/{walker_id}", status_code=204)
+def delete_walker(request: Request, walker_id: str) -> None:
+    """Delete a walker with every stored position, check-in and alert (the right to be forgotten)."""
+    tracker(request).forget_walker(_state(request, walker_id))
