@@ -155,11 +155,11 @@ def route_legend(routes: Sequence[RouteSpec]) -> Legend:
 
 
 def bounds_of(routes: Sequence[RouteSpec]) -> list[LatLon]:
-    """[[south, west], [north, east]] around every route."""
+    """[[south, west], [north, east]] around every route (not rounded: nothing is cut off)."""
     boxes = [route.bbox for _, _, route in routes]
     return [
-        _latlon(min(b[0] for b in boxes), min(b[1] for b in boxes)),
-        _latlon(max(b[2] for b in boxes), max(b[3] for b in boxes)),
+        [min(b[1] for b in boxes), min(b[0] for b in boxes)],
+        [max(b[3] for b in boxes), max(b[2] for b in boxes)],
     ]
 
 

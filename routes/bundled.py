@@ -20,6 +20,6 @@ def event_path(name_or_path: str | Path | None = None) -> Path:
     if name_or_path is None:
         name_or_path = DEFAULT_EVENT
     candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or candidate.exists():
+    if candidate.suffix == ".toml" or len(candidate.parts) > 1:
         return candidate
     return data_dir() / "events" / f"{name_or_path}.toml"

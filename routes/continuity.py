@@ -8,14 +8,14 @@ tracks or segments are never bridged: they are listed, and far ones make the rou
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
 
 from routes.geodesy import FloatArray, distance_m, segment_lengths_m
 from routes.gpx_model import GpxDocument, GpxPart
-from routes.recorded import BoolArray, TimedPart
+from routes.recorded import JumpLimits, TimedPart, jump_steps
 
 
 @dataclass(frozen=True)
@@ -52,19 +52,21 @@ def planned_jumps(doc: GpxDocument, max_step_m: float) -> tuple[Jump, ...]:
     return tuple(jumps)
 
 
-def recorded_jumps(
-    parts: tuple[TimedPart, ...], max_speed_kmh: float, noise_m: float
-) -> tuple[Jump, ...]:
-    """Raw steps faster than `max_speed_kmh` once `noise_m` of GPS error is allowed for."""
-    jumps: list[Jump] = []
-    for part in parts:
-        steps = segment_lengths_m(part.lons, part.lats)
-        dt = np.diff(part.times_s)
-        for i in np.flatnonzero(_too_fast(steps, dt, max_speed_kmh, noise_m)):
-            along = part.offset_m + float(part.cum_m[i])
-            jump = _jump(part.lons, part.lats, int(i), float(steps[i]), along)
-            jumps.append(_timed(jump, float(dt[i])))
-    return tuple(jumps)
+def recorded_jumps(pieces: tuple[TimedPart, ...]) -> tuple[Jump, ...]:
+    """The jumps at which `timed_parts` cut a part: between consecutive pieces of one part."""
+    return tuple(
+        Jump(
+            float(a.lons[-1]),
+            float(a.lats[-1]),
+            float(b.lons[0]),
+            float(b.lats[0]),
+            distance_m(float(a.lons[-1]), float(a.lats[-1]), float(b.lons[0]), float(b.lats[0])),
+            b.offset_m,
+            float(b.times_s[0] - a.times_s[-1]),
+        )
+        for a, b in pairwise(pieces)
+        if a.index == b.index
+    )
 
 
 def part_gaps(doc: GpxDocument) -> tuple[Jump, ...]:
@@ -90,17 +92,13 @@ def part_gaps(doc: GpxDocument) -> tuple[Jump, ...]:
     return tuple(gaps)
 
 
-def too_fast(jump: Jump, max_speed_kmh: float, noise_m: float) -> bool:
-    """A timed jump that no walker could make, allowing `noise_m` of GPS error."""
+def too_fast(jump: Jump, limits: JumpLimits) -> bool:
+    """A timed jump between parts that no walker could make (see `recorded.jump_steps`)."""
     if jump.seconds is None:
         return False
-    steps, dt = np.array([jump.distance_m]), np.array([jump.seconds])
-    return bool(_too_fast(steps, dt, max_speed_kmh, noise_m)[0])
-
-
-def _too_fast(steps: FloatArray, dt: FloatArray, max_speed_kmh: float, noise_m: float) -> BoolArray:
-    beyond_noise = steps - noise_m
-    return (beyond_noise > 0) & (beyond_noise * 3.6 > max_speed_kmh * np.maximum(dt, 0.0))
+    lons = np.array([jump.from_lon, jump.to_lon])
+    lats = np.array([jump.from_lat, jump.to_lat])
+    return bool(jump_steps(lons, lats, np.array([0.0, jump.seconds]), limits)[0])
 
 
 def _coords(part: GpxPart) -> tuple[FloatArray, FloatArray]:
@@ -113,7 +111,3 @@ def _jump(lons: FloatArray, lats: FloatArray, i: int, step_m: float, along_m: fl
     return Jump(
         float(lons[i]), float(lats[i]), float(lons[i + 1]), float(lats[i + 1]), step_m, along_m
     )
-
-
-def _timed(jump: Jump, seconds: float) -> Jump:
-    return replace(jump, seconds=seconds)

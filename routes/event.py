@@ -105,7 +105,8 @@ def _event_route(path: Path, raw: dict, day: date, tz: ZoneInfo, pace_kmh: float
     except GpxReadError as exc:
         raise EventConfigError(f"{path}: route {raw['id']!r}: {exc}") from None
     route = prepare_route(doc, route_id=str(raw["id"]), name=str(raw.get("name", raw["id"])))
-    starts = tuple(_at(day, s, tz) for s in raw.get("starts", ["09:00"]))
+    where = f"{path}: route {raw['id']!r}"
+    starts = tuple(_at(day, s, tz, f"{where}: starts") for s in raw.get("starts", ["09:00"]))
     closing = closing_times(route, max(starts), pace_kmh)
     for cp_id, hhmm in raw.get("closing", {}).items():
         if cp_id not in closing:
@@ -114,12 +115,18 @@ def _event_route(path: Path, raw: dict, day: date, tz: ZoneInfo, pace_kmh: float
                 f"{path}: route {raw['id']!r}: closing time for unknown check-in point "
                 f"{cp_id!r} (known: {known})"
             )
-        closing[cp_id] = _at(day, hhmm, tz)
+        closing[cp_id] = _at(day, hhmm, tz, f"{where}: closing.{cp_id}")
     return EventRoute(str(raw["id"]), route.name, gpx_path, starts, route, closing)
 
 
-def _at(day: date, hhmm: str, tz: ZoneInfo) -> datetime:
-    return datetime.combine(day, time.fromisoformat(hhmm), tz)
+def _at(day: date, hhmm: str | time, tz: ZoneInfo, where: str) -> datetime:
+    """A clock time on the event day; TOML may give it quoted ("08:00") or bare (08:00:00)."""
+    if isinstance(hhmm, time):
+        return datetime.combine(day, hhmm, tz)
+    try:
+        return datetime.combine(day, time.fromisoformat(str(hhmm)), tz)
+    except ValueError:
+        raise EventConfigError(f'{where}: {hhmm!r} is not a time of day like "08:00"') from None
 
 
 def closing_times(

@@ -100,8 +100,12 @@ def _refuse_unsafe_or_foreign(text: str, source: str) -> None:
     head = text.lstrip()[:1]
     if head != "<":
         raise GpxReadError(source, "not_xml", "the file is not XML (is it a GPX file?)")
-    if not _ROOT.search(text[:4096]):
+    if not _ROOT.search(_without_comments(text[:65536])):
         raise GpxReadError(source, "not_gpx", "the file is XML but not GPX (no <gpx> element)")
+
+
+def _without_comments(head: str) -> str:
+    return re.sub(r"<!--.*?-->|<\?.*?\?>", "", head, flags=re.DOTALL)
 
 
 def _parse(text: str, source: str) -> gpxpy.gpx.GPX:

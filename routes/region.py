@@ -22,6 +22,18 @@ from typing import Any
 # GeoNames writes Belgian provinces with their administrative prefix; people say the name.
 _PROVINCE_PREFIXES = ("Provincie ", "Province de ", "Province du ", "Province de la ")
 
+# English names for the countries a walker from Belgium most likely walks in; others by code.
+COUNTRY_NAMES = {
+    "BE": "Belgium",
+    "NL": "Netherlands",
+    "FR": "France",
+    "DE": "Germany",
+    "LU": "Luxembourg",
+    "GB": "United Kingdom",
+    "ES": "Spain",
+    "IT": "Italy",
+}
+
 _lock = threading.Lock()
 _geocoder: Any = None
 
@@ -40,6 +52,10 @@ class Place:
     @property
     def region_key(self) -> tuple[str, str, str]:
         return (self.country_code, self.admin1, self.province)
+
+    @property
+    def country(self) -> str:
+        return COUNTRY_NAMES.get(self.country_code, self.country_code)
 
 
 def nearest_places(points: Sequence[tuple[float, float]]) -> tuple[Place, ...]:

@@ -32,11 +32,16 @@ def parse_time(value: Any) -> datetime:
 
     Raises ValueError with a sentence a person understands.
     """
+    if isinstance(value, bool):
+        raise ValueError(f"time {value!r} is neither epoch seconds nor ISO-8601")
     if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
         number = float(value)
         if number > 2_147_483_647:
             number /= 1000.0
-        return utc_from_epoch(number)
+        try:
+            return utc_from_epoch(number)
+        except (OverflowError, OSError, ValueError):  # inf, nan, or beyond year 9999
+            raise ValueError(f"time {value!r} is not a possible epoch time") from None
     if isinstance(value, str):
         text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
         try:
@@ -61,6 +66,8 @@ def to_float(value: Any, name: str) -> float | None:
     """An optional number from a protocol field; '' and None mean absent."""
     if value is None or value == "":
         return None
+    if isinstance(value, bool):  # JSON true/false are not numbers (float(True) would be 1.0)
+        raise ValueError(f"{name} {value!r} is not a number")
     try:
         number = float(value)
     except (TypeError, ValueError):

@@ -1,9 +1,11 @@
 """The live feed's fan-out: batched updates to every dashboard, never slowed by a slow one.
 
 `LiveHub` keeps one bounded queue per dashboard. Ingestion only marks walkers as changed
-(`walker_changed`) or posts events; a flush loop turns them into one message per batch,
-encoded once, and offers it to every queue without waiting. A dashboard whose queue is full
-loses its backlog and gets a fresh snapshot instead. Another transport (Redis pub/sub between
+(`walker_changed`) or posts events; a flush loop turns them into one batch of messages, each
+encoded once, and offers the batch to every queue without waiting. A queue holds batches, not
+messages, so a burst of events (the sweep raising a thousand alerts at once) is one item, and
+only a dashboard that is `queue_size` batches behind loses its backlog and gets a fresh
+snapshot instead. Another transport (Redis pub/sub between
 server processes) would implement the same `Broadcaster` methods.
 """
 
@@ -11,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
+
+log = logging.getLogger("refugee_walk.hub")
 
 SNAPSHOT = b"__snapshot__"
 KEEPALIVE_S = 20.0
@@ -29,17 +34,17 @@ class Broadcaster(Protocol):
 
 @dataclass(eq=False)
 class Client:
-    queue: asyncio.Queue[bytes]
+    queue: asyncio.Queue[list[bytes]]  # one item per batch: the messages to send in order
     skipped: int = 0  # how many times this client fell behind and was given a snapshot
 
-    def offer(self, message: bytes) -> None:
+    def offer(self, batch: list[bytes]) -> None:
         try:
-            self.queue.put_nowait(message)
+            self.queue.put_nowait(batch)
         except asyncio.QueueFull:
             self.skipped += 1
             while not self.queue.empty():
                 self.queue.get_nowait()
-            self.queue.put_nowait(SNAPSHOT)
+            self.queue.put_nowait([SNAPSHOT])
 
 
 @dataclass(eq=False)
@@ -63,7 +68,7 @@ class LiveHub:
 
     def connect(self) -> Client:
         client = Client(asyncio.Queue(maxsize=self.queue_size))
-        client.queue.put_nowait(SNAPSHOT)
+        client.queue.put_nowait([SNAPSHOT])
         self.clients.add(client)
         return client
 
@@ -89,18 +94,21 @@ class LiveHub:
         while True:
             await asyncio.sleep(self.batch_s)
             tick += 1
-            messages = self.drain()
-            if self.clients and tick % OVERVIEW_EVERY == 0:
-                overview = self.overview()
-                if overview != last_overview:
-                    last_overview = overview
-                    messages.append(encode({"type": "overview", **overview}))
+            try:
+                messages = self.drain()
+                if self.clients and tick % OVERVIEW_EVERY == 0:
+                    overview = self.overview()
+                    if overview != last_overview:
+                        last_overview = overview
+                        messages.append(encode({"type": "overview", **overview}))
+            except Exception:  # one bad view must not stop the feed for good
+                log.exception("live feed batch failed")
+                continue
             if not messages and loop.time() - last_sent >= KEEPALIVE_S:
                 messages.append(encode({"type": "ping"}))
-            for message in messages:
-                for client in list(self.clients):
-                    client.offer(message)
             if messages:
+                for client in list(self.clients):
+                    client.offer(messages)
                 last_sent = loop.time()
 
     def drain(self) -> list[bytes]:

@@ -202,5 +202,11 @@ def test_closing_time_for_an_unknown_point_lists_the_known_ones(
 
 
 def test_start_time_that_is_not_a_time(tmp_path: Path, route_gpx: Path) -> None:
-    # The message names the file and the problem (not yet the key: reported to the lead).
-    assert "hour" in load_error(event_file(tmp_path, route_extra='starts = ["25:00"]'))
+    # The message names the file, the route, the key and an example of a good value.
+    message = load_error(event_file(tmp_path, route_extra='starts = ["25:00"]'))
+    assert "'7km'" in message and "starts" in message and '"08:00"' in message
+
+
+def test_unquoted_toml_times_are_accepted(tmp_path: Path, route_gpx: Path) -> None:
+    event = load_event(event_file(tmp_path, route_extra="starts = [08:30:00]"))
+    assert next(iter(event.routes.values())).starts[0].strftime("%H:%M") == "08:30"

@@ -236,8 +236,11 @@ class SqliteStorage:
         return [_alert_row(r) for r in rows]
 
     def set_alert_state(self, alert_id: int, state: str, at: datetime) -> Alert | None:
+        # resolved is final; acked_at is when someone first took it on (a resolve keeps it)
         self._db.execute(
-            "UPDATE alerts SET state=?, acked_at=? WHERE id=?", (state, _ts(at), alert_id)
+            "UPDATE alerts SET state=?, acked_at=CASE WHEN ?='acknowledged'"
+            " THEN COALESCE(acked_at, ?) ELSE acked_at END WHERE id=? AND state!='resolved'",
+            (state, state, _ts(at), alert_id),
         )
         row = self._db.execute("SELECT * FROM alerts WHERE id=?", (alert_id,)).fetchone()
         return _alert_row(row) if row else None

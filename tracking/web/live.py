@@ -42,9 +42,9 @@ async def live(ws: WebSocket) -> None:
     reader = asyncio.create_task(_drain_incoming(ws))
     try:
         while not reader.done():
-            message = await client.queue.get()
-            data = snapshot(ws) if message == SNAPSHOT else message
-            await ws.send_text(data.decode())
+            for message in await client.queue.get():
+                data = snapshot(ws) if message == SNAPSHOT else message
+                await ws.send_text(data.decode())
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:

@@ -1,0 +1,112 @@
+"""Personal routes on the web: the planner page and the check behind it.
+
+POST /api/personal-routes/validate takes a multipart form (`file`, `distance_km`) and answers
+with the report of `routes.validation`. The body is read with a limit before it is parsed, so
+an oversized upload is refused (413) without being held in memory or spooled to disk.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.types import Message
+
+from routes.validation import TARGETS_KM, ValidationRules, report_to_dict, rules_from, validate_gpx
+from tracking.web.deps import read_body, settings
+
+router = APIRouter()
+
+PLAN_HTML = Path(__file__).resolve().parent.parent / "static" / "plan.html"
+FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries, headers and the distance field
+
+
+@router.get("/plan", response_class=HTMLResponse, include_in_schema=False)
+def plan_page() -> str:
+    """The planner: upload a GPX or draw a route, see its distance and whether it counts."""
+    return _plan_html()
+
+
+@router.get("/api/personal-routes/config")
+def planner_config(request: Request) -> dict[str, Any]:
+    """What the planner page needs: tiles, the distances and the thresholds it explains."""
+    s = settings(request)
+    rules = rules_from(s)
+    return {
+        "tile_url": s.tile_url,
+        "tile_attribution": s.tile_attribution,
+        "targets_km": list(TARGETS_KM),
+        "max_upload_bytes": s.max_upload_bytes,
+        "rules": {name: getattr(rules, name) for name in ValidationRules.__dataclass_fields__},
+    }
+
+
+@router.post("/api/personal-routes/validate")
+async def validate(request: Request) -> dict[str, Any]:
+    """Does this GPX (planned route or recording) count for 20 or 40 km? The report says why.
+
+    Form fields: `file` (the GPX) and `distance_km` (20 or 40). A file that cannot be read
+    gets 422 with the reason, one over the size limit 413.
+    """
+    limit = settings(request).max_upload_bytes
+    try:
+        form = await _bounded_form(request, limit + FORM_OVERHEAD_BYTES)
+    except HTTPException as exc:
+        if exc.status_code != 413:
+            raise
+        raise HTTPException(
+            413, detail=f"the GPX file is larger than the limit of {limit / 1e6:.1f} MB"
+        ) from None
+    target_km = _target_km(form.get("distance_km"))
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise HTTPException(422, detail="send the GPX file in the form field 'file'")
+    data = await upload.read(limit + 1)
+    rules = rules_from(settings(request))
+    source = upload.filename or "upload"
+    report = await run_in_threadpool(validate_gpx, data, source, target_km, rules, max_bytes=limit)
+    return report_to_dict(report)
+
+
+async def _bounded_form(request: Request, limit: int) -> FormData:
+    """The multipart form, parsed from a body read with `limit` (413 past it)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "multipart/form-data":
+        raise HTTPException(
+            415, detail="send the GPX as multipart/form-data with fields 'file' and 'distance_km'"
+        )
+    body = await read_body(request, limit)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return await Request(request.scope, replay).form(max_files=1, max_fields=10)
+
+
+def _target_km(value: object) -> int:
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        km = float(text)
+    except ValueError:
+        km = 0.0
+    if km not in TARGETS_KM:
+        shown = f"'{text}'" if text else "missing"
+        raise HTTPException(
+            422, detail=f"distance_km must be 20 or 40 (the walk's distance), not {shown}"
+        )
+    return int(km)
+
+
+@cache
+def _plan_html() -> str:
+    return PLAN_HTML.read_text(encoding="utf-8")
