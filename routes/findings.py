@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from routes.continuity import Jump
-from routes.recorded import RecordedStats
+from routes.walk_stats import RecordedStats
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,15 @@
-"""A recorded track (fixes with timestamps): its smoothed length, moving time, pauses and speeds.
+"""A recorded track (fixes with timestamps) as pieces: smoothed, measured, cut at every jump.
 
 The length is measured on the track smoothed in time (`routes.smoothing`), because the raw
-point-to-point sum counts GPS noise as walking. Speeds are taken over a sliding window of
-`window_s` seconds on that smoothed line: one noisy fix cannot make a walker "fast", a
-sustained minute at cycling speed does.
+point-to-point sum counts GPS noise as walking. A jump (two fixes further apart than a walker
+or a GPS error explains) is not walked: the track is cut there and the jump never measured.
+Pauses and speeds are read from these pieces in `routes.pauses` and `routes.speeds`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,8 +21,6 @@ from routes.smoothing import smooth_in_time
 BoolArray = NDArray[np.bool_]
 
 MAX_CUTS = 500  # a recording with more jumps is no walk; its pieces beyond stay whole
-MAX_STRETCHES = 10  # fast stretches listed (the longest); the share counts them all
-LINE_POINTS = 200  # points kept to draw one stretch
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,47 +41,6 @@ class TimedPart:
     @property
     def length_m(self) -> float:
         return float(self.cum_m[-1])
-
-
-@dataclass(frozen=True)
-class Pause:
-    """A stop of at least the minimum pause, or the time between two recorded parts."""
-
-    started_at: datetime
-    duration_s: float
-    lon: float
-    lat: float
-    along_m: float
-    unrecorded: bool = False  # between parts or across a jump: no fixes
-
-
-@dataclass(frozen=True)
-class Stretch:
-    """A run of the track covered faster than a walker can go."""
-
-    from_m: float
-    to_m: float
-    duration_s: float
-    line: tuple[tuple[float, float], ...]  # (lon, lat)
-
-    @property
-    def speed_kmh(self) -> float:
-        return (self.to_m - self.from_m) / self.duration_s * 3.6 if self.duration_s > 0 else 0.0
-
-
-@dataclass(frozen=True)
-class RecordedStats:
-    started_at: datetime
-    finished_at: datetime
-    moving_time_s: float
-    pauses: tuple[Pause, ...]
-    max_sustained_speed_kmh: float
-    fast_m: float
-    fast_stretches: tuple[Stretch, ...]
-
-    @property
-    def elapsed_s(self) -> float:
-        return (self.finished_at - self.started_at).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -163,114 +119,6 @@ def usable_times(parts: tuple[TimedPart, ...]) -> bool:
     return any(p.times_s[-1] > p.times_s[0] for p in parts)
 
 
-def windowed_speeds_kmh(part: TimedPart, window_s: float) -> FloatArray:
-    """For each step, the smoothed distance covered in the `window_s` around it, per hour."""
-    t, cum = part.times_s, part.cum_m
-    mid = (t[:-1] + t[1:]) / 2
-    lo = np.maximum(mid - window_s / 2, t[0])
-    hi = np.minimum(mid + window_s / 2, t[-1])
-    span = hi - lo
-    dist = np.interp(hi, t, cum) - np.interp(lo, t, cum)
-    instant = dist > 0  # a step of no duration that moves: an infinite speed
-    safe = np.where(span > 0, span, 1.0)
-    return np.where(span > 0, dist / safe * 3.6, np.where(instant, np.inf, 0.0))
-
-
-def recorded_stats(
-    parts: tuple[TimedPart, ...],
-    *,
-    window_s: float,
-    stop_speed_kmh: float,
-    min_pause_s: float,
-    max_walking_speed_kmh: float,
-) -> RecordedStats:
-    """Moving time, pauses and the stretches faster than `max_walking_speed_kmh`."""
-    speeds = [windowed_speeds_kmh(p, window_s) for p in parts]
-    moving = sum(
-        float(np.diff(p.times_s)[s >= stop_speed_kmh].sum())
-        for p, s in zip(parts, speeds, strict=True)
-    )
-    pauses = [
-        pz
-        for p, s in zip(parts, speeds, strict=True)
-        for pz in _stops(p, s < stop_speed_kmh, min_pause_s)
-    ]
-    pauses += _between_parts(parts, min_pause_s)
-    stretches = [
-        st
-        for p, s in zip(parts, speeds, strict=True)
-        for st in _stretches(p, s > max_walking_speed_kmh)
-    ]
-    finite = [float(s[np.isfinite(s)].max()) for s in speeds if np.isfinite(s).any()]
-    return RecordedStats(
-        started_at=_at(parts[0].times_s[0]),
-        finished_at=_at(parts[-1].times_s[-1]),
-        moving_time_s=moving,
-        pauses=tuple(sorted(pauses, key=lambda pz: pz.started_at)),
-        max_sustained_speed_kmh=max(finite, default=0.0),
-        fast_m=sum(st.to_m - st.from_m for st in stretches),
-        fast_stretches=tuple(sorted(stretches, key=lambda st: st.from_m - st.to_m)[:MAX_STRETCHES]),
-    )
-
-
-def _runs(mask: BoolArray) -> list[tuple[int, int]]:
-    """(first, last) step index of each run of True in `mask`."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
-    return list(zip(starts.tolist(), ends.tolist(), strict=True))
-
-
-def _stops(part: TimedPart, stopped: BoolArray, min_pause_s: float) -> list[Pause]:
-    pauses = []
-    for a, b in _runs(stopped):
-        duration = float(part.times_s[b + 1] - part.times_s[a])
-        if duration >= min_pause_s:
-            pauses.append(
-                Pause(
-                    _at(part.times_s[a]),
-                    duration,
-                    float(part.smooth_lons[a]),
-                    float(part.smooth_lats[a]),
-                    part.offset_m + float(part.cum_m[a]),
-                )
-            )
-    return pauses
-
-
-def _between_parts(parts: tuple[TimedPart, ...], min_pause_s: float) -> list[Pause]:
-    pauses = []
-    for a, b in pairwise(parts):
-        duration = float(b.times_s[0] - a.times_s[-1])
-        if duration >= min_pause_s:
-            pauses.append(
-                Pause(
-                    _at(a.times_s[-1]),
-                    duration,
-                    float(a.smooth_lons[-1]),
-                    float(a.smooth_lats[-1]),
-                    a.offset_m + a.length_m,
-                    unrecorded=True,
-                )
-            )
-    return pauses
-
-
-def _stretches(part: TimedPart, fast: BoolArray) -> list[Stretch]:
-    out = []
-    for a, b in _runs(fast):
-        step = max(1, (b + 2 - a) // LINE_POINTS)
-        idx = list(range(a, b + 2, step)) + ([b + 1] if (b + 1 - a) % step else [])
-        line = tuple((float(part.smooth_lons[i]), float(part.smooth_lats[i])) for i in idx)
-        out.append(
-            Stretch(
-                part.offset_m + float(part.cum_m[a]),
-                part.offset_m + float(part.cum_m[b + 1]),
-                float(part.times_s[b + 1] - part.times_s[a]),
-                line,
-            )
-        )
-    return out
-
-
-def _at(epoch_s: float) -> datetime:
+def at(epoch_s: float) -> datetime:
+    """An aware UTC datetime from epoch seconds."""
     return datetime.fromtimestamp(float(epoch_s), tz=UTC)

@@ -22,15 +22,9 @@ from routes.geodesy import distance_m, segment_lengths_m
 from routes.gpx_model import GpxDocument
 from routes.gpx_reader import DEFAULT_MAX_BYTES, read_route_gpx
 from routes.measure import measure
-from routes.recorded import (
-    JumpLimits,
-    RecordedStats,
-    TimedPart,
-    recorded_stats,
-    timed_parts,
-    usable_times,
-)
+from routes.recorded import JumpLimits, TimedPart, timed_parts, usable_times
 from routes.region import Place, nearest_places
+from routes.walk_stats import RecordedStats, recorded_stats
 
 __all__ = [
     "TARGETS_KM",
@@ -86,8 +80,8 @@ class ValidationRules:
     max_fast_share_pct: float = _rule(
         3.0, "More than this share of the distance above the walking speed: not on foot."
     )
-    stop_speed_kmh: float = _rule(
-        1.5, "Slower than this over the speed window counts as standing still (pause)."
+    pause_radius_m: float = _rule(
+        25.0, "Staying this close to one place is a pause (a phone standing still wanders 10-20 m)."
     )
     min_pause_s: float = _rule(120.0, "Stops at least this long are listed as pauses.")
     gap_warning_m: float = _rule(
@@ -174,7 +168,7 @@ def _recorded_report(
     stats = recorded_stats(
         timed,
         window_s=rules.speed_window_s,
-        stop_speed_kmh=rules.stop_speed_kmh,
+        pause_radius_m=rules.pause_radius_m,
         min_pause_s=rules.min_pause_s,
         max_walking_speed_kmh=rules.max_walking_speed_kmh,
     )

@@ -71,17 +71,25 @@ def web_fix(phone_id: str, r: Reading) -> dict:
     return {
         "id": f"{phone_id}-{r.seq}",
         "recorded_at": r.at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "lat": round(r.lat, 6), "lon": round(r.lon, 6), "accuracy_m": round(r.accuracy_m, 1),
-        "altitude_m": round(r.altitude_m, 1), "speed_mps": round(r.speed_mps, 2),
-        "heading_deg": round(r.heading_deg), "battery_pct": round(r.battery_pct),
+        "lat": round(r.lat, 6),
+        "lon": round(r.lon, 6),
+        "accuracy_m": round(r.accuracy_m, 1),
+        "altitude_m": round(r.altitude_m, 1),
+        "speed_mps": round(r.speed_mps, 2),
+        "heading_deg": round(r.heading_deg),
+        "battery_pct": round(r.battery_pct),
     }
 
 
-def web_request(base_url: str, token: str, phone_id: str, readings: Sequence[Reading]) -> httpx.Request:
+def web_request(
+    base_url: str, token: str, phone_id: str, readings: Sequence[Reading]
+) -> httpx.Request:
     """The walker page's batch: POST /api/fixes {fixes: [...]}, oldest first."""
     body = {"fixes": [web_fix(phone_id, r) for r in readings]}
     return httpx.Request(
-        "POST", f"{base_url}/api/fixes", content=json.dumps(body, separators=(",", ":")),
+        "POST",
+        f"{base_url}/api/fixes",
+        content=json.dumps(body, separators=(",", ":")),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
 
@@ -92,7 +100,9 @@ def sos_request(base_url: str, token: str, r: Reading | None) -> httpx.Request:
     if r is not None:
         body.update(lat=round(r.lat, 6), lon=round(r.lon, 6), accuracy_m=round(r.accuracy_m, 1))
     return httpx.Request(
-        "POST", f"{base_url}/api/sos", content=json.dumps(body, separators=(",", ":")),
+        "POST",
+        f"{base_url}/api/sos",
+        content=json.dumps(body, separators=(",", ":")),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
 
@@ -104,11 +114,15 @@ def _java(x: float) -> str:
 
 def traccar_request(base_url: str, token: str, r: Reading) -> httpx.Request:
     """Traccar Client 8: the OsmAnd protocol in the query string of a POST with no body."""
-    params = [
-        ("id", token), ("timestamp", str(int(r.at.timestamp()))),
-        ("lat", _java(r.lat)), ("lon", _java(r.lon)),
-        ("speed", _java(r.speed_mps * MPS_TO_KNOTS)), ("bearing", _java(r.heading_deg)),
-        ("altitude", _java(r.altitude_m)), ("accuracy", _java(r.accuracy_m)),
+    params: list[tuple[str, str | int | float | bool | None]] = [
+        ("id", token),
+        ("timestamp", str(int(r.at.timestamp()))),
+        ("lat", _java(r.lat)),
+        ("lon", _java(r.lon)),
+        ("speed", _java(r.speed_mps * MPS_TO_KNOTS)),
+        ("bearing", _java(r.heading_deg)),
+        ("altitude", _java(r.altitude_m)),
+        ("accuracy", _java(r.accuracy_m)),
         ("batt", _java(r.battery_pct)),
     ]
     if r.sos:
@@ -121,15 +135,25 @@ def traccar_json_request(base_url: str, token: str, r: Reading) -> httpx.Request
     stamp = r.at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     location = {
         "timestamp": stamp,
-        "coords": {"latitude": r.lat, "longitude": r.lon, "accuracy": r.accuracy_m,
-                   "speed": r.speed_mps, "heading": r.heading_deg, "altitude": r.altitude_m},
-        "is_moving": r.speed_mps > 0, "odometer": 0, "event": "sos" if r.sos else "",
+        "coords": {
+            "latitude": r.lat,
+            "longitude": r.lon,
+            "accuracy": r.accuracy_m,
+            "speed": r.speed_mps,
+            "heading": r.heading_deg,
+            "altitude": r.altitude_m,
+        },
+        "is_moving": r.speed_mps > 0,
+        "odometer": 0,
+        "event": "sos" if r.sos else "",
         "battery": {"level": round(r.battery_pct / 100, 2), "is_charging": False},
-        "activity": {"type": "walking" if r.speed_mps > 0 else "still"}, "extras": {},
+        "activity": {"type": "walking" if r.speed_mps > 0 else "still"},
+        "extras": {},
         "_": f"&id={token}&lat={r.lat}&lon={r.lon}&timestamp={stamp}&",
     }
     return httpx.Request(
-        "POST", f"{base_url}/ingest/osmand",
+        "POST",
+        f"{base_url}/ingest/osmand",
         content=json.dumps({"location": location, "device_id": token}, separators=(",", ":")),
         headers={"Content-Type": "application/json"},
     )
@@ -137,10 +161,14 @@ def traccar_json_request(base_url: str, token: str, r: Reading) -> httpx.Request
 
 def osmand_request(base_url: str, token: str, r: Reading) -> httpx.Request:
     """OsmAnd's online tracking: `?id=…&lat={0}&lon={1}&timestamp={2}&hdop={3}&altitude={4}&speed={5}`."""
-    params = [
-        ("id", token), ("lat", f"{r.lat:.6f}"), ("lon", f"{r.lon:.6f}"),
-        ("timestamp", str(int(r.at.timestamp() * 1000))), ("hdop", f"{r.accuracy_m:.1f}"),
-        ("altitude", f"{r.altitude_m:.1f}"), ("speed", f"{r.speed_mps:.2f}"),
+    params: list[tuple[str, str | int | float | bool | None]] = [
+        ("id", token),
+        ("lat", f"{r.lat:.6f}"),
+        ("lon", f"{r.lon:.6f}"),
+        ("timestamp", str(int(r.at.timestamp() * 1000))),
+        ("hdop", f"{r.accuracy_m:.1f}"),
+        ("altitude", f"{r.altitude_m:.1f}"),
+        ("speed", f"{r.speed_mps:.2f}"),
     ]
     return httpx.Request("GET", f"{base_url}/ingest/osmand", params=params)
 
@@ -149,17 +177,34 @@ def owntracks_request(base_url: str, token: str, user: str, tid: str, r: Reading
     """OwnTracks (HTTP mode): one location message; the walker token is the password."""
     tst = int(r.at.timestamp())
     body = {
-        "_type": "location", "tid": tid, "tst": tst, "created_at": tst,
-        "lat": round(r.lat, 7), "lon": round(r.lon, 7), "acc": round(r.accuracy_m),
-        "alt": round(r.altitude_m), "vac": 3, "vel": round(r.speed_mps * 3.6),
-        "cog": round(r.heading_deg), "batt": round(r.battery_pct), "bs": 1, "conn": "m",
-        "m": 2, "t": "u",
+        "_type": "location",
+        "tid": tid,
+        "tst": tst,
+        "created_at": tst,
+        "lat": round(r.lat, 7),
+        "lon": round(r.lon, 7),
+        "acc": round(r.accuracy_m),
+        "alt": round(r.altitude_m),
+        "vac": 3,
+        "vel": round(r.speed_mps * 3.6),
+        "cog": round(r.heading_deg),
+        "batt": round(r.battery_pct),
+        "bs": 1,
+        "conn": "m",
+        "m": 2,
+        "t": "u",
     }
     auth = base64.b64encode(f"{user}:{token}".encode()).decode()
     return httpx.Request(
-        "POST", f"{base_url}/ingest/owntracks", content=json.dumps(body, separators=(",", ":")),
-        headers={"Content-Type": "application/json", "Authorization": f"Basic {auth}",
-                 "X-Limit-U": user, "X-Limit-D": "phone"},
+        "POST",
+        f"{base_url}/ingest/owntracks",
+        content=json.dumps(body, separators=(",", ":")),
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Basic {auth}",
+            "X-Limit-U": user,
+            "X-Limit-D": "phone",
+        },
     )
 
 
@@ -192,6 +237,7 @@ class Phone:
     sos_sent: bool = False
     last_sim: datetime | None = None
     last_xy: tuple[float, float] | None = None
+    last_along: float = 0.0
     last: Reading | None = None
     sent_batches: int = 0
 
@@ -208,31 +254,37 @@ class Phone:
         dt = (sim_at - self.last_sim).total_seconds() if self.last_sim else 10.0
         nx, ny = self.noise.step(max(dt, 1.0))
         lon, lat = self.route.projection.to_lonlat(np.array([x + nx]), np.array([y + ny]))
-        heading, speed = self._motion(x, y, dt)
-        self.last_sim, self.last_xy = sim_at, (x, y)
+        heading, speed = self._motion(x, y, along, dt)
+        self.last_sim, self.last_xy, self.last_along = sim_at, (x, y), along
         self.seq += 1
         sos = self.plan.sos_at_m is not None and along >= self.plan.sos_at_m and not self.sos_sent
         self.sos_due = self.sos_due or sos
         self.sos_sent = self.sos_sent or sos
         self.done = along >= self.route.length_m
         self.last = Reading(
-            at=wall_at, lat=float(lat[0]), lon=float(lon[0]),
-            accuracy_m=round(max(3.0, self.noise.sigma_m * float(self.noise.rng.uniform(0.8, 1.6))), 1),
-            altitude_m=12.0, speed_mps=speed, heading_deg=heading,
+            at=wall_at,
+            lat=float(lat[0]),
+            lon=float(lon[0]),
+            accuracy_m=round(
+                max(3.0, self.noise.sigma_m * float(self.noise.rng.uniform(0.8, 1.6))), 1
+            ),
+            altitude_m=12.0,
+            speed_mps=speed,
+            heading_deg=heading,
             battery_pct=max(1.0, 100.0 - self.drain_pct_per_h * elapsed / 3600.0),
-            seq=self.seq, sos=sos,
+            seq=self.seq,
+            sos=sos,
         )
         return self.last
 
-    def _motion(self, x: float, y: float, dt: float) -> tuple[float, float]:
-        """(heading in degrees, walking speed in m/s) from the last true position."""
+    def _motion(self, x: float, y: float, along: float, dt: float) -> tuple[float, float]:
+        """(heading in degrees, walking speed in m/s) since the last reading (simulated time)."""
         if self.last_xy is None or dt <= 0:
             return 0.0, 0.0
         dx, dy = x - self.last_xy[0], y - self.last_xy[1]
-        moved = math.hypot(dx, dy)
-        if moved < 1.0:
+        if math.hypot(dx, dy) < 1.0:
             return 0.0, 0.0
-        return math.degrees(math.atan2(dx, dy)) % 360.0, min(moved / dt, 2.5)
+        return math.degrees(math.atan2(dx, dy)) % 360.0, min((along - self.last_along) / dt, 2.5)
 
     def requests(self, base_url: str, batch_every: int) -> list[tuple[httpx.Request, int]]:
         """What to send now, as (request, readings it carries), oldest first."""
@@ -272,14 +324,19 @@ class Stats:
         p50 = statistics.median(lat) * 1000 if lat else 0.0
         p95 = lat[int(0.95 * (len(lat) - 1))] * 1000 if lat else 0.0
         errors = sum(self.errors.values())
-        detail = f" ({', '.join(f'{k}: {v}' for k, v in self.errors.most_common(3))})" if errors else ""
-        return (f"{self.fixes} positions in {self.requests} requests ({self.requests / seconds:.1f}/s), "
-                f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms, errors {errors}{detail}")
+        detail = (
+            f" ({', '.join(f'{k}: {v}' for k, v in self.errors.most_common(3))})" if errors else ""
+        )
+        return (
+            f"{self.fixes} positions in {self.requests} requests ({self.requests / seconds:.1f}/s), "
+            f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms, errors {errors}{detail}"
+        )
 
 
 # --- driving the phones --------------------------------------------------------------------
-async def deliver(client: httpx.AsyncClient, phone: Phone, base_url: str, stats: Stats,
-                  batch_every: int) -> None:
+async def deliver(
+    client: httpx.AsyncClient, phone: Phone, base_url: str, stats: Stats, batch_every: int
+) -> None:
     """Send what the phone holds, oldest first; keep what did not get through for next time."""
     for request, count in phone.requests(base_url, batch_every):
         status = await _send(client, request, stats)
@@ -310,9 +367,17 @@ async def _send(client: httpx.AsyncClient, request: httpx.Request, stats: Stats)
     return response.status_code
 
 
-async def run_phone(client: httpx.AsyncClient, phone: Phone, base_url: str, clock: SimClock,
-                    stop: asyncio.Event, interval_s: float, stats: Stats, batch_every: int,
-                    first_delay_s: float) -> None:
+async def run_phone(
+    client: httpx.AsyncClient,
+    phone: Phone,
+    base_url: str,
+    clock: SimClock,
+    stop: asyncio.Event,
+    interval_s: float,
+    stats: Stats,
+    batch_every: int,
+    first_delay_s: float,
+) -> None:
     """One phone: a reading every `interval_s` (wall clock), sent as its app would."""
     if await _wait(stop, first_delay_s):
         return
@@ -337,26 +402,81 @@ async def _wait(stop: asyncio.Event, seconds: float) -> bool:
     return True
 
 
-async def run_phones(client: httpx.AsyncClient, phones: Sequence[Phone], base_url: str,
-                     clock: SimClock, stop: asyncio.Event, interval_s: float, stats: Stats,
-                     batch_every: int = 3, seed: int = 0) -> None:
+async def run_phones(
+    client: httpx.AsyncClient,
+    phones: Sequence[Phone],
+    base_url: str,
+    clock: SimClock,
+    stop: asyncio.Event,
+    interval_s: float,
+    stats: Stats,
+    batch_every: int = 3,
+    seed: int = 0,
+) -> None:
     """All phones at once, their readings spread evenly over each interval."""
     rng = random.Random(seed)
-    await asyncio.gather(*(
-        run_phone(client, p, base_url, clock, stop, interval_s, stats, batch_every,
-                  rng.uniform(0, interval_s))
-        for p in phones
-    ))
+    await asyncio.gather(
+        *(
+            run_phone(
+                client,
+                p,
+                base_url,
+                clock,
+                stop,
+                interval_s,
+                stats,
+                batch_every,
+                rng.uniform(0, interval_s),
+            )
+            for p in phones
+        )
+    )
 
 
 # --- who walks -----------------------------------------------------------------------------
 FIRST_NAMES = (
-    "Amira", "Jonas", "Fatima", "Lotte", "Yonas", "Sara", "Arne", "Mariam", "Wout", "Hana",
-    "Elif", "Pieter", "Noor", "Samir", "Ines", "Tesfay", "Lien", "Omar", "Zainab", "Bram",
-    "Aster", "Milan", "Leila", "Jef", "Nadia", "Ruben", "Semhar", "Femke", "Ahmad", "Louise",
+    "Amira",
+    "Jonas",
+    "Fatima",
+    "Lotte",
+    "Yonas",
+    "Sara",
+    "Arne",
+    "Mariam",
+    "Wout",
+    "Hana",
+    "Elif",
+    "Pieter",
+    "Noor",
+    "Samir",
+    "Ines",
+    "Tesfay",
+    "Lien",
+    "Omar",
+    "Zainab",
+    "Bram",
+    "Aster",
+    "Milan",
+    "Leila",
+    "Jef",
+    "Nadia",
+    "Ruben",
+    "Semhar",
+    "Femke",
+    "Ahmad",
+    "Louise",
 )
 LAST_INITIALS = "ABCDEFGHIJKLMNOPRSTVWYZ"
-TEAMS = ("", "", "", "Scouts Lier", "Vluchtelingenwerk", "KSA Berchem", "Team Mortsel", "De Stappers")
+TEAMS = (
+    "",
+    "",
+    "",
+    "Scouts Lier",
+    "Vluchtelingenwerk",
+    "KSA Berchem",
+    "Team Mortsel",
+    "De Stappers",
+)
 
 
 @dataclass(frozen=True)
@@ -373,8 +493,13 @@ class WalkerSpec:
 
 
 def walker_specs(
-    n: int, routes: dict[str, PreparedRoute], now: datetime, seed: int = 0,
-    head_start_h: float = 0.0, mix: dict[str, float] | None = None, scenario: bool = True,
+    n: int,
+    routes: dict[str, PreparedRoute],
+    now: datetime,
+    seed: int = 0,
+    head_start_h: float = 0.0,
+    mix: dict[str, float] | None = None,
+    scenario: bool = True,
     bib_prefix: str = "",
 ) -> list[WalkerSpec]:
     """n walkers with varied paces (3.5–6.5 km/h), rests of 5–20 minutes at the rest stops.
@@ -391,8 +516,11 @@ def walker_specs(
     for i in range(n):
         route_id = route_ids[0] if len(route_ids) == 1 or rng.uniform() < 0.4 else route_ids[1]
         pace = float(np.clip(rng.normal(4.8, 0.6), 3.5, 6.5)) / 3.6
-        start = now - timedelta(hours=float(rng.uniform(0, head_start_h))) + timedelta(
-            seconds=float(rng.uniform(0, 120)))
+        start = (
+            now
+            - timedelta(hours=float(rng.uniform(0, head_start_h)))
+            + timedelta(seconds=float(rng.uniform(0, 120)))
+        )
         plan = WalkerPlan(pace, start, rest_s=float(rng.uniform(300, 1200)))
         protocol = str(rng.choice(protocols, p=weights / weights.sum()))
         name = f"{FIRST_NAMES[i % len(FIRST_NAMES)]} {LAST_INITIALS[(i * 7) % len(LAST_INITIALS)]}."
@@ -401,19 +529,25 @@ def walker_specs(
     return _with_scenario(specs, now, rng) if scenario and n >= 6 else specs
 
 
-def _with_scenario(specs: list[WalkerSpec], now: datetime, rng: np.random.Generator) -> list[WalkerSpec]:
+def _with_scenario(
+    specs: list[WalkerSpec], now: datetime, rng: np.random.Generator
+) -> list[WalkerSpec]:
     """The last few walkers start now: three wander off the route, one SOS, one goes silent."""
     out = list(specs)
     k = len(out)
-    roles = [("off_route", {"detour_at_m": 900.0, "detour_s": 1200.0, "detour_offset_m": 320.0}),
-             ("off_route", {"detour_at_m": 1600.0, "detour_s": 900.0, "detour_offset_m": 260.0}),
-             ("off_route", {"detour_at_m": 2300.0, "detour_s": 1500.0, "detour_offset_m": 400.0}),
-             ("sos", {"sos_at_m": 1200.0}),
-             ("silent", {"silent_after_m": 1500.0})]
+    roles = [
+        ("off_route", {"detour_at_m": 900.0, "detour_s": 1200.0, "detour_offset_m": 320.0}),
+        ("off_route", {"detour_at_m": 1600.0, "detour_s": 900.0, "detour_offset_m": 260.0}),
+        ("off_route", {"detour_at_m": 2300.0, "detour_s": 1500.0, "detour_offset_m": 400.0}),
+        ("sos", {"sos_at_m": 1200.0}),
+        ("silent", {"silent_after_m": 1500.0}),
+    ]
     for j, (role, changes) in enumerate(roles):
         spec = out[k - 1 - j]
         protocol = "web" if role == "sos" else spec.protocol
-        plan = replace(spec.plan, start_at=now + timedelta(seconds=float(rng.uniform(0, 60))), **changes)
+        plan = replace(
+            spec.plan, start_at=now + timedelta(seconds=float(rng.uniform(0, 60))), **changes
+        )
         out[k - 1 - j] = replace(spec, protocol=protocol, plan=plan, role=role)
     return out
 
@@ -428,33 +562,53 @@ def registration_csv(specs: Sequence[WalkerSpec]) -> str:
     return buffer.getvalue()
 
 
-async def register(client: httpx.AsyncClient, base_url: str, organiser_token: str,
-                   specs: Sequence[WalkerSpec]) -> list[dict]:
+async def register(
+    client: httpx.AsyncClient, base_url: str, organiser_token: str, specs: Sequence[WalkerSpec]
+) -> list[dict]:
     """Register every walker in one CSV import; the rows, in order, with id, token and url."""
     response = await client.post(
-        f"{base_url}/api/walkers/import", content=registration_csv(specs).encode(),
+        f"{base_url}/api/walkers/import",
+        content=registration_csv(specs).encode(),
         headers={"Authorization": f"Bearer {organiser_token}", "Content-Type": "text/csv"},
     )
     if response.status_code != 200:
-        raise RuntimeError(f"registering walkers failed: HTTP {response.status_code} {response.text[:200]}")
+        raise RuntimeError(
+            f"registering walkers failed: HTTP {response.status_code} {response.text[:200]}"
+        )
     rows = response.json()["rows"]
     skipped = [r for r in rows if r.get("result") != "created"]
     if skipped:
-        raise RuntimeError(f"{len(skipped)} walkers were not registered: {skipped[0].get('reason')}")
-    return rows  # type: ignore[no-any-return]
+        raise RuntimeError(
+            f"{len(skipped)} walkers were not registered: {skipped[0].get('reason')}"
+        )
+    return list(rows)
 
 
-def make_phones(specs: Sequence[WalkerSpec], rows: Sequence[dict], routes: dict[str, PreparedRoute],
-                seed: int = 0) -> list[Phone]:
+def make_phones(
+    specs: Sequence[WalkerSpec],
+    rows: Sequence[dict],
+    routes: dict[str, PreparedRoute],
+    seed: int = 0,
+) -> list[Phone]:
     """One phone per registered walker, with its own noise and battery drain."""
     rng = np.random.default_rng(seed + 1)
     phones = []
     for i, (spec, row) in enumerate(zip(specs, rows, strict=True)):
-        noise = Noise(sigma_m=float(rng.uniform(4.0, 12.0)), tau_s=60.0,
-                      rng=np.random.default_rng(seed * 100_003 + i))
-        phones.append(Phone(
-            walker_id=row["id"], token=row["token"], protocol=spec.protocol,
-            route=routes[spec.route_id], plan=spec.plan, noise=noise,
-            drain_pct_per_h=float(rng.uniform(5.0, 11.0)), phone_id=f"sim{i:05d}",
-        ))
+        noise = Noise(
+            sigma_m=float(rng.uniform(4.0, 12.0)),
+            tau_s=60.0,
+            rng=np.random.default_rng(seed * 100_003 + i),
+        )
+        phones.append(
+            Phone(
+                walker_id=row["id"],
+                token=row["token"],
+                protocol=spec.protocol,
+                route=routes[spec.route_id],
+                plan=spec.plan,
+                noise=noise,
+                drain_pct_per_h=float(rng.uniform(5.0, 11.0)),
+                phone_id=f"sim{i:05d}",
+            )
+        )
     return phones

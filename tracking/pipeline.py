@@ -187,13 +187,17 @@ class Tracker:
         """
         recent = self.store.recent_fixes(state.id, RECENT_ON_RESTART)
         seed = next((s for s in recent if s.distance_along_m is not None), None)
-        start = Progress(checked=frozenset(state.checkins))
-        if seed is not None and seed.distance_along_m is not None and state.route is not None:
-            along = seed.distance_along_m
-            start = replace(
-                start, distance_along_m=along, anchor=Anchor(along, seed.fix.recorded_at)
-            )
-            recent = recent[recent.index(seed) :]
+        if seed is None or seed.distance_along_m is None:
+            # No recent fix moved progress (all flagged or late): only the whole day tells.
+            self._replay(state)
+            return
+        along = seed.distance_along_m  # the distance walked, for a walker with no route
+        start = Progress(
+            checked=frozenset(state.checkins),
+            distance_along_m=along,
+            anchor=Anchor(along, seed.fix.recorded_at),
+        )
+        recent = recent[recent.index(seed) :]
         params = self._params(self._limits(datetime.max.replace(tzinfo=UTC)))
         state.progress, found = replay(state.route, [s.fix for s in recent], params, start)
         for checkin in found:

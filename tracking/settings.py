@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from routes.validation import ValidationRules
+
 
 def _s(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
@@ -66,6 +68,10 @@ class Settings:
     tile_attribution: str = _s(
         "&copy; OpenStreetMap contributors", "Attribution shown for the tiles."
     )
+    validation: ValidationRules = field(
+        default_factory=ValidationRules,
+        metadata={"help": "Personal-route rules; each is REFUGEE_WALK_VALIDATION_<RULE>."},
+    )
     retention_days: int = _s(
         30, "Positions are deleted this many days after the event (`refugee-walk purge`)."
     )
@@ -74,17 +80,24 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from REFUGEE_WALK_* variables, then explicit overrides (CLI flags)."""
         env = dict(os.environ) if env is None else env
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = env.get(f"REFUGEE_WALK_{f.name.upper()}")
-            if raw is not None and raw != "":
-                values[f.name] = _convert(f.default, raw)
+        values = _from_env(cls(), "REFUGEE_WALK_", env)
+        rules = _from_env(ValidationRules(), "REFUGEE_WALK_VALIDATION_", env)
+        values["validation"] = replace(ValidationRules(), **rules)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)
 
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def _from_env(defaults: Any, prefix: str, env: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in fields(defaults):
+        raw = env.get(f"{prefix}{f.name.upper()}")
+        if raw is not None and raw != "":
+            values[f.name] = _convert(getattr(defaults, f.name), raw)
+    return values
 
 
 def _convert(default: Any, raw: str) -> Any:
@@ -96,5 +109,14 @@ def _convert(default: Any, raw: str) -> Any:
 
 
 def documented_settings() -> list[tuple[str, Any, str]]:
-    """(name, default, help) for every setting: the README table is checked against this."""
-    return [(f.name, f.default, f.metadata["help"]) for f in fields(Settings)]
+    """(name, default, help) for every setting: the README table is checked against this.
+
+    The personal-route rules appear as `validation_<rule>` (their environment variable).
+    """
+    top = [
+        (f.name, f.default, f.metadata["help"]) for f in fields(Settings) if f.name != "validation"
+    ]
+    rules = [
+        (f"validation_{f.name}", f.default, f.metadata["help"]) for f in fields(ValidationRules)
+    ]
+    return top + rules

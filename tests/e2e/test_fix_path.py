@@ -7,6 +7,7 @@ in the past (the walk is replayed fast); the server matches by fix time, not arr
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import sqlite3
@@ -23,8 +24,8 @@ import pytest
 from routes.bundled import event_path
 from routes.event import load_event
 from routes.prepared import PreparedRoute
-from tracking.simulation import SimFix, WalkerPlan, simulate, varied_plans
 from tests.support import Server, register_walker
+from tracking.simulation import SimFix, WalkerPlan, simulate, varied_plans
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +53,7 @@ class Walker:
         return EVENT.routes[self.route_id].route
 
     def battery(self, fix: SimFix) -> float:
-        return round(95 - 50 * fix.true_along_m / self.route.length_m)
+        return round(95 - fix.true_along_m / 1000)  # 1 % a kilometre
 
 
 def iso_ms(at: datetime) -> str:
@@ -62,65 +63,134 @@ def iso_ms(at: datetime) -> str:
 
 def page_fix(w: Walker, k: int, f: SimFix) -> dict:
     """One fix as the walker page (tracking/static/walker.js) queues it."""
-    return {"id": f"{w.token[:6]}-{k}", "recorded_at": iso_ms(f.at), "lat": round(f.lat, 6),
-            "lon": round(f.lon, 6), "accuracy_m": round(f.accuracy_m, 1), "altitude_m": 12.3,
-            "speed_mps": 1.31, "heading_deg": 184, "battery_pct": w.battery(f)}
+    return {
+        "id": f"{w.token[:6]}-{k}",
+        "recorded_at": iso_ms(f.at),
+        "lat": round(f.lat, 6),
+        "lon": round(f.lon, 6),
+        "accuracy_m": round(f.accuracy_m, 1),
+        "altitude_m": 12.3,
+        "speed_mps": 1.31,
+        "heading_deg": 184,
+        "battery_pct": w.battery(f),
+    }
 
 
 def send_page(c: httpx.Client, w: Walker, batch: list[tuple[int, SimFix]]) -> dict:
-    r = c.post("/api/fixes", json={"fixes": [page_fix(w, k, f) for k, f in batch]},
-               headers={"Authorization": f"Bearer {w.token}"})
+    r = c.post(
+        "/api/fixes",
+        json={"fixes": [page_fix(w, k, f) for k, f in batch]},
+        headers={"Authorization": f"Bearer {w.token}"},
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
 
 def osmand_app(c: httpx.Client, w: Walker, f: SimFix) -> httpx.Response:
     # OsmAnd's online tracking template: ?id=..&lat={0}&lon={1}&timestamp={2}&hdop={3}...
-    params = {"id": w.token, "lat": f"{f.lat:.6f}", "lon": f"{f.lon:.6f}",
-              "timestamp": int(f.at.timestamp() * 1000), "hdop": round(f.accuracy_m / 5, 1),
-              "altitude": "11.0", "speed": "0.68"}
+    params = {
+        "id": w.token,
+        "lat": f"{f.lat:.6f}",
+        "lon": f"{f.lon:.6f}",
+        "timestamp": int(f.at.timestamp() * 1000),
+        "hdop": round(f.accuracy_m / 5, 1),
+        "altitude": "11.0",
+        "speed": "0.68",
+    }
     return c.get("/ingest/osmand", params=params)
 
 
 def traccar_android(c: httpx.Client, w: Walker, f: SimFix) -> httpx.Response:
     # Traccar Client for Android: POST with everything in the query and an empty body.
-    params = {"id": w.token, "timestamp": int(f.at.timestamp()), "lat": repr(f.lat),
-              "lon": repr(f.lon), "speed": "2.5466", "bearing": "93.0", "altitude": "12.0",
-              "accuracy": repr(f.accuracy_m), "batt": f"{w.battery(f)}.0"}
+    params = {
+        "id": w.token,
+        "timestamp": int(f.at.timestamp()),
+        "lat": repr(f.lat),
+        "lon": repr(f.lon),
+        "speed": "2.5466",
+        "bearing": "93.0",
+        "altitude": "12.0",
+        "accuracy": repr(f.accuracy_m),
+        "batt": f"{w.battery(f)}.0",
+    }
     return c.post("/ingest/osmand", params=params)
 
 
 def osmand_form(c: httpx.Client, w: Walker, f: SimFix) -> httpx.Response:
-    body = urlencode({"id": w.token, "timestamp": int(f.at.timestamp()), "lat": f.lat,
-                      "lon": f.lon, "accuracy": f.accuracy_m, "batt": w.battery(f)})
-    return c.post("/ingest/osmand", content=body,
-                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    body = urlencode(
+        {
+            "id": w.token,
+            "timestamp": int(f.at.timestamp()),
+            "lat": f.lat,
+            "lon": f.lon,
+            "accuracy": f.accuracy_m,
+            "batt": w.battery(f),
+        }
+    )
+    return c.post(
+        "/ingest/osmand",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
 
 
 def traccar_json(c: httpx.Client, w: Walker, f: SimFix) -> httpx.Response:
     # Traccar Client 9 (flutter_background_geolocation and Traccar's location template).
     location = {
         "timestamp": iso_ms(f.at),
-        "coords": {"latitude": f.lat, "longitude": f.lon, "accuracy": f.accuracy_m,
-                   "speed": -1, "heading": -1, "altitude": 12.4},
-        "is_moving": True, "odometer": round(f.true_along_m, 1), "event": "",
+        "coords": {
+            "latitude": f.lat,
+            "longitude": f.lon,
+            "accuracy": f.accuracy_m,
+            "speed": -1,
+            "heading": -1,
+            "altitude": 12.4,
+        },
+        "is_moving": True,
+        "odometer": round(f.true_along_m, 1),
+        "event": "",
         "battery": {"level": w.battery(f) / 100, "is_charging": False},
-        "activity": {"type": "walking"}, "extras": {},
+        "activity": {"type": "walking"},
+        "extras": {},
         "_": f"&id={w.token}&lat={f.lat}&lon={f.lon}&timestamp={iso_ms(f.at)}&",
     }
-    return c.post("/ingest/osmand", content=json.dumps({"location": location,
-                                                        "device_id": w.token}),
-                  headers={"Content-Type": "application/json"})
+    return c.post(
+        "/ingest/osmand",
+        content=json.dumps({"location": location, "device_id": w.token}),
+        headers={"Content-Type": "application/json"},
+    )
 
 
 def owntracks(c: httpx.Client, w: Walker, f: SimFix) -> httpx.Response:
-    message = {"_type": "location", "acc": round(f.accuracy_m), "alt": 12, "batt": w.battery(f),
-               "bs": 1, "conn": "m", "created_at": int(f.at.timestamp()) + 1, "lat": f.lat,
-               "lon": f.lon, "m": 1, "t": "u", "tid": "WK", "topic": "owntracks/walker/phone",
-               "tst": int(f.at.timestamp()), "vac": 3, "vel": 4, "cog": 180}
-    r = c.post("/ingest/owntracks", content=json.dumps(message), auth=("walker", w.token),
-               headers={"Content-Type": "application/json; charset=UTF-8",
-                        "X-Limit-U": "walker", "X-Limit-D": "phone"})
+    message = {
+        "_type": "location",
+        "acc": round(f.accuracy_m),
+        "alt": 12,
+        "batt": w.battery(f),
+        "bs": 1,
+        "conn": "m",
+        "created_at": int(f.at.timestamp()) + 1,
+        "lat": f.lat,
+        "lon": f.lon,
+        "m": 1,
+        "t": "u",
+        "tid": "WK",
+        "topic": "owntracks/walker/phone",
+        "tst": int(f.at.timestamp()),
+        "vac": 3,
+        "vel": 4,
+        "cog": 180,
+    }
+    r = c.post(
+        "/ingest/owntracks",
+        content=json.dumps(message),
+        auth=("walker", w.token),
+        headers={
+            "Content-Type": "application/json; charset=UTF-8",
+            "X-Limit-U": "walker",
+            "X-Limit-D": "phone",
+        },
+    )
     assert r.json() == [], r.text
     return r
 
@@ -177,7 +247,9 @@ def stored_fixes(srv: Server, walker_id: str) -> list[tuple[float, str, float | 
     try:
         return db.execute(
             "SELECT recorded_at, flags, distance_along_m FROM fixes WHERE walker_id=?"
-            " ORDER BY recorded_at", (walker_id,)).fetchall()
+            " ORDER BY recorded_at",
+            (walker_id,),
+        ).fetchall()
     finally:
         db.close()
 
@@ -194,14 +266,14 @@ def assert_checkins_match_the_walk(w: Walker, final: dict) -> None:
     assert [c["checkpoint_id"] for c in got] == [cp.id for cp in expected], (w.name, got)
     assert not any(c["out_of_order"] for c in got)
     for c, cp in zip(got, expected, strict=True):
-        early = (true_arrival(w, cp.distance_along_m) - datetime.fromisoformat(c["at"]))
+        early = true_arrival(w, cp.distance_along_m) - datetime.fromisoformat(c["at"])
         # Checked in on entering the radius: up to about 75 m / 1 m/s before the point.
         assert -30 <= early.total_seconds() <= RADIUS_M / 0.95 + 30, (w.name, cp.id, early)
 
 
 def assert_progress_tracks_the_truth(w: Walker) -> None:
     seen = [p for p, _ in w.polls]
-    assert all(b >= a for a, b in zip(seen, seen[1:], strict=False)), w.name
+    assert all(b >= a for a, b in itertools.pairwise(seen)), w.name
     errors = [abs(p - truth) for p, truth in w.polls]
     assert statistics.median(errors) < 50, (w.name, statistics.median(errors))
 
@@ -225,8 +297,9 @@ def cohort() -> list[Walker]:
     walkers = []
     for k, ((route_id, app, extra), plan) in enumerate(zip(setup, plans, strict=True)):
         plan = WalkerPlan(**{**plan.__dict__, **extra})
-        fixes = simulate(EVENT.routes[route_id].route, plan, interval_s=10, sigma_m=10,
-                         seed=100 + k)
+        fixes = simulate(
+            EVENT.routes[route_id].route, plan, interval_s=10, sigma_m=10, seed=100 + k
+        )
         label = " detour" if "detour_at_m" in extra else ""
         walkers.append(Walker(f"{app} {route_id} {k}{label}", route_id, app, fixes))
     return walkers
@@ -276,8 +349,9 @@ def split_gap(fixes: list[SimFix], from_m: float, to_m: float):
 def test_an_offline_backlog_delivered_late_and_shuffled_through_the_walker_page(server):
     plan = varied_plans(1, START, seed=5)[0]
     route = EVENT.routes["20km"].route
-    w = register(server, Walker("offline page", "20km", "page",
-                                simulate(route, plan, sigma_m=10, seed=7)))
+    w = register(
+        server, Walker("offline page", "20km", "page", simulate(route, plan, sigma_m=10, seed=7))
+    )
     gap_cp = next(cp for cp in route.checkpoints if 10_000 < cp.distance_along_m < 13_000)
     a, b = split_gap(w.fixes, 10_400, 13_100)  # about 40 minutes offline, past a rest stop
     indexed = list(enumerate(w.fixes))
@@ -305,7 +379,7 @@ def test_an_offline_backlog_delivered_late_and_shuffled_through_the_walker_page(
         for i in range(b + 180, len(indexed), 30):
             deliver(indexed[i : i + 30])
         final = view(c, server, w)
-    assert all(y >= x for x, y in zip(seen, seen[1:], strict=False))
+    assert all(y >= x for x, y in itertools.pairwise(seen))
     got = {c["checkpoint_id"]: c for c in after_backlog["checkins"]}
     assert gap_cp.id in got
     late_at = datetime.fromisoformat(got[gap_cp.id]["at"])
@@ -318,8 +392,12 @@ def test_an_offline_backlog_delivered_late_and_shuffled_through_the_walker_page(
 def test_an_offline_backlog_from_traccar_client_one_fix_per_request(server):
     plan = varied_plans(1, START, seed=6)[0]
     route = EVENT.routes["20km"].route
-    w = register(server, Walker("offline traccar", "20km", "traccar-json",
-                                simulate(route, plan, sigma_m=10, seed=8)))
+    w = register(
+        server,
+        Walker(
+            "offline traccar", "20km", "traccar-json", simulate(route, plan, sigma_m=10, seed=8)
+        ),
+    )
     fort = next(cp for cp in route.checkpoints if 3_000 < cp.distance_along_m < 6_000)
     a, b = split_gap(w.fixes, fort.distance_along_m - 400, fort.distance_along_m + 400)
     end = b + 60
@@ -332,10 +410,11 @@ def test_an_offline_backlog_from_traccar_client_one_fix_per_request(server):
                 send(c, w, part[i : i + 20])
                 seen.append(view(c, server, w)["distance_along_m"])
         final = view(c, server, w)
-    assert all(y >= x for x, y in zip(seen, seen[1:], strict=False))
+    assert all(y >= x for x, y in itertools.pairwise(seen))
     assert [c["checkpoint_id"] for c in final["checkins"]] == ["start-zomerfabriek", fort.id]
     early = true_arrival(w, fort.distance_along_m) - datetime.fromisoformat(
-        final["checkins"][1]["at"])
+        final["checkins"][1]["at"]
+    )
     assert -30 <= early.total_seconds() <= RADIUS_M / 0.95 + 30
     assert abs(final["distance_along_m"] - w.fixes[end - 1].true_along_m) < 50
     assert len(stored_fixes(server, w.id)) == end
@@ -348,18 +427,32 @@ def test_manual_check_in_at_a_point_and_too_far_from_any(server):
     auth = {"Authorization": f"Bearer {w.token}"}
     with server.client() as c:
         # 100 m north of the start: outside its 75 m, inside 75 m plus the phone's 40 m.
-        r = c.post("/api/checkins", headers=auth, json={
-            "lat": start.lat + 0.0009, "lon": start.lon, "accuracy_m": 40,
-            "recorded_at": iso_ms(START)})
+        r = c.post(
+            "/api/checkins",
+            headers=auth,
+            json={
+                "lat": start.lat + 0.0009,
+                "lon": start.lon,
+                "accuracy_m": 40,
+                "recorded_at": iso_ms(START),
+            },
+        )
         assert r.status_code == 201, r.text
         body = r.json()
         assert (body["checkpoint_id"], body["name"]) == (start.id, start.name)
         assert abs(datetime.fromisoformat(body["at"]) - START) < timedelta(milliseconds=1)
         far = route.checkpoints[2]
         lon, lat = route.point_at(far.distance_along_m - 3000)
-        r = c.post("/api/checkins", headers=auth, json={
-            "lat": lat, "lon": lon, "accuracy_m": 10,
-            "recorded_at": iso_ms(START + timedelta(hours=1))})
+        r = c.post(
+            "/api/checkins",
+            headers=auth,
+            json={
+                "lat": lat,
+                "lon": lon,
+                "accuracy_m": 10,
+                "recorded_at": iso_ms(START + timedelta(hours=1)),
+            },
+        )
         assert r.status_code == 422, r.text
         body = r.json()
         assert body["nearest"]["checkpoint_id"] in {cp.id for cp in route.checkpoints[1:]}

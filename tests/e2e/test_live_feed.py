@@ -193,58 +193,53 @@ def stalled_socket(srv: Server) -> socket.socket:
     return sock
 
 
-@pytest.fixture
-def small_queue_server(tmp_path) -> Any:
-    srv = Server(db=tmp_path / "walk.sqlite3", env={"REFUGEE_WALK_LIVE_QUEUE_SIZE": "4"}).start()
-    yield srv
-    srv.stop()
+def test_a_stalled_dashboard_slows_nobody(server: Server, route: PreparedRoute) -> None:
+    """One dashboard stops reading; another keeps getting each update within the batch time.
 
-
-def test_a_stalled_dashboard_slows_nobody_and_gets_a_fresh_snapshot(
-    small_queue_server: Server, route: PreparedRoute
-) -> None:
-    srv = small_queue_server
+    If the hub waited for the slowest dashboard, the healthy one would wait for the stalled
+    socket (tens of seconds, until the server's ping timeout). That the stalled one then gets
+    a fresh snapshot instead of its backlog, once it is 32 batches behind, is shown in
+    tests/tracking/test_hub.py: here the kernel's socket buffers (megabytes) absorb the backlog.
+    """
     long_name = "Stalling test walker with a long name " * 5  # bigger messages fill buffers sooner
-    with srv.client() as c:
-        csv = "name,route,bib\n" + "".join(f"{long_name} {i},40km,{i}\n" for i in range(200))
-        r = c.post("/api/walkers/import", content=csv.encode(), headers=srv.organiser)
+    with server.client() as c:
+        csv = "name,route,bib\n" + "".join(f"{long_name[:190]} {i},40km,{i}\n" for i in range(120))
+        r = c.post("/api/walkers/import", content=csv.encode(), headers=server.organiser)
         walkers = [row for row in r.json()["rows"] if row["result"] == "created"]
-    assert len(walkers) == 200
+    assert len(walkers) == 120
+    probe = walkers[0]
 
     async def scenario() -> None:
-        stalled = await connect(f"{srv.ws_url}/ws/live?token={srv.token}",
-                                sock=stalled_socket(srv), max_queue=1, ping_interval=None,
+        stalled = await connect(f"{server.ws_url}/ws/live?token={server.token}",
+                                sock=stalled_socket(server), max_queue=1, ping_interval=None,
                                 compression=None, max_size=None)
         latencies: list[float] = []
+        start = datetime.now(UTC) - timedelta(minutes=20)
+        last_t = 0
         try:
-            async with live(srv, compression=None, max_size=None) as healthy, \
-                    httpx.AsyncClient(base_url=srv.url) as http:
+            async with live(server, max_size=None) as healthy, \
+                    httpx.AsyncClient(base_url=server.url, timeout=30) as http:
                 await receive(healthy)
-                probe = walkers[0]
-                start = datetime.now(UTC) - timedelta(minutes=20)
-                for round_ in range(12):
+                for round_ in range(8):
                     at = start + timedelta(seconds=10 * round_)
                     await asyncio.gather(*(post_fix(http, w, route, 500 + 12 * round_, at)
                                            for w in walkers[1:]))
                     posted = time.monotonic()
                     await post_fix(http, probe, route, 500 + 12 * round_, at)
-                    t = int(at.timestamp())
+                    last_t = int(at.timestamp())
                     await wait_for_message(
-                        healthy, lambda m, t=t: (walker_in(m, probe["id"]) or {}).get("t") == t
+                        healthy, lambda m, t=last_t: (walker_in(m, probe["id"]) or {}).get("t") == t
                     )
                     latencies.append(time.monotonic() - posted)
-            # now read what the stalled one was sent: its backlog was replaced by a snapshot
-            snapshots = 0
-            deadline = time.monotonic() + 15
-            while snapshots < 2 and time.monotonic() < deadline:
-                message = json.loads(await asyncio.wait_for(stalled.recv(), 15))
-                snapshots += message["type"] == "snapshot"
-            assert snapshots == 2, "the stalled client never got a fresh snapshot"
+            # the stalled dashboard reads again: it catches up with the latest position
+            await wait_for_message(
+                stalled, lambda m: (walker_in(m, probe["id"]) or {}).get("t") == last_t, 30
+            )
         finally:
             await stalled.close()
-        assert max(latencies) < 1.0, latencies
+        assert max(latencies) < 2.0, latencies
 
-    run(scenario, timeout=120)
+    run(scenario, timeout=150)
 
 
 # --- reconnect ------------------------------------------------------------------------------------

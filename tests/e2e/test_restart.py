@@ -6,9 +6,11 @@ check-ins, last position) is rebuilt from storage to what it was before.
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -22,13 +24,22 @@ from tests.e2e.test_fix_path import (
     stored_fixes,
     view,
 )
-from tests.support import Server
+from tests.support import Server, register_walker
 
 pytestmark = pytest.mark.e2e
 
 # What must survive a restart (the rest of a view depends on the clock: ETA, silent status).
-KEPT = ("distance_along_m", "offset_m", "last_fix", "checkins", "pace_kmh", "route_length_m",
-        "progress_pct", "battery_pct", "status_override")
+KEPT = (
+    "distance_along_m",
+    "offset_m",
+    "last_fix",
+    "checkins",
+    "pace_kmh",
+    "route_length_m",
+    "progress_pct",
+    "battery_pct",
+    "status_override",
+)
 
 
 def kept(v: dict) -> dict:
@@ -52,12 +63,13 @@ def views(srv: Server, walkers: list[Walker]) -> dict[str, dict]:
 
 
 def test_a_restart_in_the_middle_of_the_walk(server):
-    # One walker per request form; the two who would stop early walk the whole way here.
-    walkers = [register(server, w) for w in cohort() if "detour" not in w.name][:6]
+    # OsmAnd on the 40 km (stops at 28 km); walker page, Traccar Client and a form on the 20 km.
+    walkers = [register(server, w) for w in cohort()[3:7]]
     halves = [len(w.fixes) // 2 for w in walkers]
     with ThreadPoolExecutor(max_workers=len(walkers)) as pool:
-        first = list(pool.map(lambda wh: deliver(server, wh[0], 0, wh[1]),
-                              zip(walkers, halves, strict=True)))
+        first = list(
+            pool.map(lambda wh: deliver(server, wh[0], 0, wh[1]), zip(walkers, halves, strict=True))
+        )
     before = views(server, walkers)
     counts = {w.id: len(stored_fixes(server, w.id)) for w in walkers}
 
@@ -66,12 +78,16 @@ def test_a_restart_in_the_middle_of_the_walk(server):
     assert views(server, walkers) == before
     assert {w.id: len(stored_fixes(server, w.id)) for w in walkers} == counts
     with ThreadPoolExecutor(max_workers=len(walkers)) as pool:
-        second = list(pool.map(lambda wh: deliver(server, wh[0], wh[1], len(wh[0].fixes)),
-                               zip(walkers, halves, strict=True)))
+        second = list(
+            pool.map(
+                lambda wh: deliver(server, wh[0], wh[1], len(wh[0].fixes)),
+                zip(walkers, halves, strict=True),
+            )
+        )
     with server.client() as c:
         for w, a, b in zip(walkers, first, second, strict=True):
             seen = a + b
-            assert all(y >= x for x, y in zip(seen, seen[1:], strict=False)), w.name
+            assert all(y >= x for x, y in itertools.pairwise(seen)), w.name
             assert_checkins_match_the_walk(w, view(c, server, w))
             assert len(stored_fixes(server, w.id)) == len(w.fixes)
 
@@ -86,16 +102,57 @@ def test_a_restart_after_a_late_backlog_keeps_the_progress(server):
     with server.client() as client:
         for i in range(0, len(backlog), 40):
             send(client, w, backlog[i : i + 40])
+    before = views(server, [w])[w.id]
+    server.restart()
+    after = views(server, [w])[w.id]
+    # Pace is measured over the fixes replayed at start-up; late ones shorten that window.
+    assert after.pop("pace_kmh") == pytest.approx(before.pop("pace_kmh"), abs=0.25)
+    assert after == before
+
+
+def test_a_restart_keeps_progress_when_every_recent_fix_was_flagged(server):
+    w = register(server, cohort()[4])
+    deliver(server, w, 0, 600)
+    last = w.fixes[599]
+    # Then 40 minutes of positions 400 m uncertain (a phone in a bag): stored, flagged.
+    vague = [
+        {
+            "id": f"vague-{k}",
+            "recorded_at": (last.at + timedelta(seconds=10 * k)).isoformat(),
+            "lat": last.lat,
+            "lon": last.lon,
+            "accuracy_m": 400,
+        }
+        for k in range(1, 241)
+    ]
+    with server.client() as c:
+        r = c.post(
+            "/api/fixes", json={"fixes": vague}, headers={"Authorization": f"Bearer {w.token}"}
+        )
+        assert r.json()["accepted"] == 240
     before = views(server, [w])
+    assert before[w.id]["distance_along_m"] > 7000
     server.restart()
     assert views(server, [w]) == before
 
 
-def sender(srv: Server, walkers: list[Walker], acked: dict[str, set[int]],
-           stop: threading.Event) -> None:
+def test_a_restart_keeps_the_distance_walked_without_a_route(server):
+    w = cohort()[4]
+    made = register_walker(server, "No route", "personal")
+    w = Walker("No route", "personal", "page", w.fixes[:700], made["id"], made["token"])
+    deliver(server, w, 0, 700)
+    before = views(server, [w])
+    assert before[w.id]["distance_along_m"] > 7000
+    server.restart()
+    assert views(server, [w]) == before
+
+
+def sender(
+    srv: Server, walkers: list[Walker], acked: dict[str, set[int]], stop: threading.Event
+) -> None:
     """Phones sending in turn, one chunk each, until the server dies or all is sent."""
     position = {w.id: 0 for w in walkers}
-    with srv.client(timeout=5) as c:
+    with srv.client() as c:
         while not stop.is_set() and any(position[w.id] < len(w.fixes) for w in walkers):
             for w in walkers:
                 k = position[w.id]
@@ -111,22 +168,23 @@ def sender(srv: Server, walkers: list[Walker], acked: dict[str, set[int]],
 
 
 def test_kill_9_keeps_every_acknowledged_fix_and_rebuilds_the_state(server):
-    walkers = [register(server, w) for w in cohort() if w.app in ("page", "owntracks", "form")]
+    walkers = [register(server, w) for w in cohort()[4:] if w.app in ("page", "owntracks", "form")]
     acked: dict[str, set[int]] = {w.id: set() for w in walkers}
     stop = threading.Event()
     thread = threading.Thread(target=sender, args=(server, walkers, acked, stop))
     thread.start()
-    while sum(map(len, acked.values())) < 3000 and thread.is_alive():
+    while sum(map(len, acked.values())) < 1500 and thread.is_alive():
         thread.join(0.05)  # poll until enough fixes are acknowledged; requests are in flight
+    sent_before_kill = sum(map(len, acked.values()))
     server.kill9()
     stop.set()
     thread.join(30)
-    assert not thread.is_alive()
+    assert not thread.is_alive() and sent_before_kill >= 1500
 
     server.start()
     for w in walkers:
-        stored = {round(t) for t, _, _ in stored_fixes(server, w.id)}
-        wanted = {round(w.fixes[i].at.timestamp()) for i in acked[w.id]}
+        stored = {int(t) for t, _, _ in stored_fixes(server, w.id)}  # whole seconds: some apps
+        wanted = {int(w.fixes[i].at.timestamp()) for i in acked[w.id]}  # send no more
         assert wanted <= stored, (w.name, len(wanted - stored))
 
     # Send the rest (and what was not acknowledged), then kill again when all is quiet.

@@ -23,9 +23,10 @@ from routes.errors import GpxReadError
 from routes.geodesy import LocalProjection
 from routes.gpx_model import GpxDocument, GpxPart, GpxPoint
 from routes.gpx_reader import read_route_gpx
-from routes.recorded import JumpLimits, windowed_speeds_kmh
+from routes.recorded import JumpLimits
 from routes.region import nearest_places, province_name
 from routes.smoothing import smooth_in_time
+from routes.speeds import windowed_speeds_kmh
 from routes.validation import (
     ValidationRules,
     report_to_dict,

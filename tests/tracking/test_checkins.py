@@ -29,8 +29,13 @@ PARAMS = StepParams(
     off_route_m=100.0,
     back_on_route_m=60.0,
     off_route_after=timedelta(minutes=3),
-    limits=Limits(now=T0 + timedelta(days=2), not_before=T0 - timedelta(hours=8),
-                  future_tolerance_s=300, max_accuracy_m=100, max_speed_kmh=15),
+    limits=Limits(
+        now=T0 + timedelta(days=2),
+        not_before=T0 - timedelta(hours=8),
+        future_tolerance_s=300,
+        max_accuracy_m=100,
+        max_speed_kmh=15,
+    ),
 )
 
 
@@ -70,8 +75,12 @@ def line() -> PreparedRoute:
     """2 km east, with check-in points at 0, 700 (30 m beside the line), 1,400 and 2,000 m."""
     return make_route(
         [(0, 0), (2000, 0)],
-        [("Start", "start", 0, 0), ("Chapel", "checkpoint", 700, 30),
-         ("Rest stop Mill", "rest", 1400, 0), ("Finish", "finish", 2000, 0)],
+        [
+            ("Start", "start", 0, 0),
+            ("Chapel", "checkpoint", 700, 30),
+            ("Rest stop Mill", "rest", 1400, 0),
+            ("Finish", "finish", 2000, 0),
+        ],
     )
 
 
@@ -80,8 +89,11 @@ def loop() -> PreparedRoute:
     """A 4 km square; start and finish at the same corner, a check-in point opposite."""
     return make_route(
         [(0, 0), (1000, 0), (1000, 1000), (0, 1000), (0, 0)],
-        [("Start", "start", 0, 0), ("Far corner", "checkpoint", 1000, 1000),
-         ("Finish", "finish", 0, 0)],
+        [
+            ("Start", "start", 0, 0),
+            ("Far corner", "checkpoint", 1000, 1000),
+            ("Finish", "finish", 0, 0),
+        ],
     )
 
 
@@ -145,8 +157,15 @@ def test_a_whole_walk_checks_in_at_every_point_once_in_order(loop):
         x, y = loop.to_xy(*loop.point_at(along))
         dx, dy = noise.step(10.0)
         lon, lat = loop.projection.to_lonlat(np.array([x + dx]), np.array([y + dy]))
-        fixes.append(Fix(T0 + timedelta(seconds=k * 10), float(lat[0]), float(lon[0]), "test",
-                         accuracy_m=10.0))
+        fixes.append(
+            Fix(
+                T0 + timedelta(seconds=k * 10),
+                float(lat[0]),
+                float(lon[0]),
+                "test",
+                accuracy_m=10.0,
+            )
+        )
     found = walk(loop, fixes)
     assert [c.checkpoint_id for c in found] == ["start", "far-corner", "finish"]
     assert not any(c.out_of_order for c in found)
@@ -188,8 +207,14 @@ def test_a_flagged_fix_never_checks_in(line):
 # --- the check-in button --------------------------------------------------------------------
 
 
-def press(route: PreparedRoute, x: float, y: float, accuracy_m: float = 10.0,
-          progress_m: float = 0.0, done: frozenset[str] = frozenset()) -> CheckIn | TooFar:
+def press(
+    route: PreparedRoute,
+    x: float,
+    y: float,
+    accuracy_m: float = 10.0,
+    progress_m: float = 0.0,
+    done: frozenset[str] = frozenset(),
+) -> CheckIn | TooFar:
     lon, lat = lonlat(x, y)
     return manual_checkin(route, lon, lat, accuracy_m, T0, RADIUS_M, CAP_M, progress_m, done)
 

@@ -38,11 +38,18 @@ def make_route(xy: list[tuple[float, float]], waypoints=()) -> PreparedRoute:
     return prepare_route(doc, route_id="test")
 
 
-def match_at(route: PreparedRoute, x: float, y: float, seconds: float, anchor: Anchor | None,
-             accuracy_m: float | None = 10.0):
+def match_at(
+    route: PreparedRoute,
+    x: float,
+    y: float,
+    seconds: float,
+    anchor: Anchor | None,
+    accuracy_m: float | None = 10.0,
+):
     rx, ry = route.to_xy(*lonlat(x, y))
-    return match_fix(route, rx, ry, T0 + timedelta(seconds=seconds), accuracy_m, anchor,
-                     MAX_SPEED_MPS)
+    return match_fix(
+        route, rx, ry, T0 + timedelta(seconds=seconds), accuracy_m, anchor, MAX_SPEED_MPS
+    )
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ Routes are drawn in metres on a local plane around Antwerp (x east, y north).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -29,8 +29,13 @@ PARAMS = StepParams(
     off_route_m=100.0,
     back_on_route_m=60.0,
     off_route_after=timedelta(minutes=3),
-    limits=Limits(now=T0 + timedelta(days=2), not_before=T0 - timedelta(hours=8),
-                  future_tolerance_s=300, max_accuracy_m=100, max_speed_kmh=15),
+    limits=Limits(
+        now=T0 + timedelta(days=2),
+        not_before=T0 - timedelta(hours=8),
+        future_tolerance_s=300,
+        max_accuracy_m=100,
+        max_speed_kmh=15,
+    ),
 )
 SQUARE = [(0, 0), (1000, 0), (1000, 1000), (0, 1000), (0, 0)]
 LOLLIPOP = [(0, 0), (1000, 0), (1000, 600), (1600, 600), (1600, 0), (1000, 0), (0, 0)]
@@ -55,8 +60,9 @@ def fix_at(x: float, y: float, seconds: float, accuracy_m: float | None = 8.0) -
     return Fix(T0 + timedelta(seconds=seconds), lat, lon, "test", accuracy_m=accuracy_m)
 
 
-def on_route(route: PreparedRoute, along: float, seconds: float, side_m: float = 0.0,
-             accuracy_m: float = 8.0) -> Fix:
+def on_route(
+    route: PreparedRoute, along: float, seconds: float, side_m: float = 0.0, accuracy_m: float = 8.0
+) -> Fix:
     """A fix `along` metres along `route`, `side_m` to its left (by the local direction)."""
     lon, lat = route.point_at(along)
     if side_m:
@@ -75,10 +81,8 @@ class Walk:
     """Fixes fed one by one to `advance`, keeping every step."""
 
     route: PreparedRoute | None
-    progress: Progress = Progress()
-
-    def __post_init__(self) -> None:
-        self.steps: list[Step] = []
+    progress: Progress = field(default_factory=Progress)
+    steps: list[Step] = field(default_factory=list)
 
     def feed(self, fix: Fix) -> Step:
         step = advance(self.progress, self.route, fix, PARAMS)
@@ -211,8 +215,9 @@ def test_pace_over_the_last_twenty_minutes(straight):
 
 
 def test_replay_gives_the_same_progress_as_the_live_steps(lollipop):
-    fixes = [on_route(lollipop, min(k * 13.0, 4400), k * 10, side_m=(k % 5) - 2)
-             for k in range(0, 300)]
+    fixes = [
+        on_route(lollipop, min(k * 13.0, 4400), k * 10, side_m=(k % 5) - 2) for k in range(0, 300)
+    ]
     walk = Walk(lollipop)
     for fix in fixes:
         walk.feed(fix)
@@ -228,8 +233,11 @@ def test_without_a_route_a_straight_walk_is_measured():
     assert walk.along == pytest.approx(1000, abs=30)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: GPS noise around a standing walker with no route "
-                   "adds up (about 700 m an hour at sigma 10 m); see the pipeline report")
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: GPS noise around a standing walker with no route "
+    "adds up (about 700 m an hour at sigma 10 m); see the pipeline report",
+)
 def test_without_a_route_an_hour_standing_still_with_gps_noise_adds_little():
     noise = Noise(sigma_m=10.0, tau_s=60.0, rng=np.random.default_rng(0))
     walk = Walk(None)

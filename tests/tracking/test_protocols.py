@@ -78,7 +78,7 @@ def test_parse_time_refuses_what_is_not_a_time_with_a_readable_reason(value, wor
 
 @pytest.mark.parametrize("value", ["abc", "nan", "inf", "-inf", True, [1], {"a": 1}])
 def test_to_float_refuses_what_is_not_a_finite_number(value):
-    with pytest.raises(ValueError, match="lat .* is not a number"):
+    with pytest.raises(ValueError, match=r"lat .* is not a number"):
         to_float(value, "lat")
 
 

@@ -18,8 +18,15 @@ from tracking.storage.sqlite import SqliteStorage
 
 PROJECT = Path(__file__).resolve().parents[2]
 T0 = datetime(2023, 10, 8, 8, 0, 0, 123456, tzinfo=UTC)
-WALKER = WalkerRecord("w1", "token-one", "Ann", "40km", bib="12", team="Blue",
-                      created_at=datetime(2023, 10, 1, tzinfo=UTC))
+WALKER = WalkerRecord(
+    "w1",
+    "token-one",
+    "Ann",
+    "40km",
+    bib="12",
+    team="Blue",
+    created_at=datetime(2023, 10, 1, tzinfo=UTC),
+)
 
 
 def fix(seconds: float, client_id: str = "", **fields) -> Fix:
@@ -66,8 +73,18 @@ def test_microseconds_survive_so_a_resent_fix_is_recognised(store):
 
 
 def test_every_field_and_flag_round_trips(store):
-    f = fix(30, "p7", accuracy_m=150.0, speed_mps=1.4, heading_deg=270.0, altitude_m=12.5,
-            battery_pct=41.0, sos=True, source="osmand", raw={"batt": "41"})
+    f = fix(
+        30,
+        "p7",
+        accuracy_m=150.0,
+        speed_mps=1.4,
+        heading_deg=270.0,
+        altitude_m=12.5,
+        battery_pct=41.0,
+        sos=True,
+        source="osmand",
+        raw={"batt": "41"},
+    )
     store.add_fix("w1", StoredFix(f, ("poor_accuracy", "impossible_speed"), None, None))
     store.add_fix("w1", StoredFix(fix(40), (), 1234.5, 6.5))
     store.commit()
@@ -86,7 +103,8 @@ def test_fixes_come_back_in_time_order_whatever_the_arrival(store):
         T0 + timedelta(seconds=s) for s in (10, 20, 30, 40, 50)
     ]
     assert [s.fix.recorded_at for s in store.recent_fixes("w1", 2)] == [
-        T0 + timedelta(seconds=40), T0 + timedelta(seconds=50)
+        T0 + timedelta(seconds=40),
+        T0 + timedelta(seconds=50),
     ]
 
 
@@ -175,7 +193,10 @@ def test_a_killed_process_keeps_every_committed_fix_and_no_uncommitted_one(tmp_p
     path = tmp_path / "walk.sqlite3"
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(KILLED_WRITER), str(path)],
-        cwd=PROJECT, capture_output=True, text=True, timeout=60,
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == -9 and "committed" in done.stdout, done.stderr
     s = SqliteStorage(path)

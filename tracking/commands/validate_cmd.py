@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from routes.errors import GpxReadError, GpxTooLargeError
-from routes.validation import TARGETS_KM, report_to_dict, rules_from, validate_gpx
+from routes.validation import TARGETS_KM, report_to_dict, validate_gpx
 from tracking.settings import Settings
 
 
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             data,
             str(args.file),
             args.distance,
-            rules_from(settings),
+            settings.validation,
             max_bytes=settings.max_upload_bytes,
         )
     except GpxReadError as exc:

@@ -577,7 +577,8 @@
       var stepKm = route.length_m > 25000 ? 10 : 5;
       for (var k = 0; k * 1000 <= route.length_m + 1; k += stepKm) {
         var x = left + (k * 1000 / route.length_m) * plotW;
-        var t = svg("text", { x: x.toFixed(1), y: base + 22, "text-anchor": "middle", class: "rw-tick" });
+        var anchor = k === 0 ? "start" : (k + stepKm) * 1000 > route.length_m + 1 ? "end" : "middle";
+        var t = svg("text", { x: x.toFixed(1), y: base + 22, "text-anchor": anchor, class: "rw-tick" });
         t.textContent = k + " km";
         chart.appendChild(t);
       }

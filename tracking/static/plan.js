@@ -194,6 +194,8 @@ function changed() {
   $("undo").disabled = state.history.length === 0;
   $("close").disabled = state.closed || state.points.length < 3;
   $("download").disabled = state.points.length < 2;
+  $("verdict").dataset.valid = "";  // stale until the server has seen this route
+  $("verdict").classList.add("stale");
   clearTimeout(state.timer);
   state.timer = setTimeout(checkDrawn, 500);
 }
@@ -393,6 +395,7 @@ function showReport(report) {
   listFindings(box, "problems", report.problems, report);
   listFindings(box, "warnings", report.warnings, report);
   drawIssues(report);
+  if (state.upload) box.scrollIntoView({ block: "nearest", behavior: "smooth" });
 }
 
 function listFindings(box, key, findings, report) {

@@ -5,14 +5,16 @@
   var $ = function (id) { return document.getElementById(id); };
   var cfg = JSON.parse($("rw-config").textContent);
   var T = cfg.t, lang = cfg.lang, KEY = "rw." + cfg.token + ".";
-  var FLUSH_MS = 30000, MIN_GAP_MS = 15000, MIN_MOVE_M = 20, BACKLOG_MS = 90000, MAX_ACC_M = 1000;
-  var batchSize = 200, busy = false, flushedAt = 0, waiters = [], netFail = false, watchId = null, wake = null, mapFrame = null;
-  var last = null, lastAt = 0, kept = null, battery = null, refused = 0, meAt = Date.now(), memory = {};
+  var FLUSH_MS = 30000, MIN_GAP_MS = 15000, MIN_MOVE_M = 20, MAX_ACC_M = 1000;
+  var BACKLOG_MS = 90000, BACKLOG_N = 4;
+  var batchSize = 200, busy = false, flushedAt = 0, waiters = [], geoTrouble = false;
+  var netFail = false, watchId = null, wake = null, mapFrame = null, memory = {};
+  var last = null, lastAt = 0, kept = null, battery = null, refused = 0, meAt = Date.now();
   var locale = (navigator.language || "").toLowerCase().indexOf(lang) === 0 ? navigator.language : lang;
   var nf = new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
   var noop = function () {};
 
-  /* --- storage: localStorage, with memory as fallback when the browser refuses ----------- */
+  /* storage: localStorage, with memory as fallback when the browser refuses */
   function get(k, d) {
     try { var v = localStorage.getItem(KEY + k); if (v !== null) return JSON.parse(v); } catch (e) { /* memory */ }
     return k in memory ? memory[k] : d;
@@ -32,7 +34,7 @@
   }
   var phone = device();
 
-  /* --- text -------------------------------------------------------------------------------- */
+  /* text */
   function fmt(s, v) { return s.replace(/\{(\w+)\}/g, function (m, k) { return k in v ? v[k] : m; }); }
   function km(m) { return nf.format(m / 1000) + " km"; }
   function dist(m) { return m < 1000 ? Math.round(m / 10) * 10 + " m" : km(m); }
@@ -49,7 +51,7 @@
     return fmt(T.err_generic, { code: status });
   }
 
-  /* --- positions --------------------------------------------------------------------------- */
+  /* positions */
   function metres(a, b) {
     var k = Math.PI / 180, x = (b.lon - a.lon) * k * Math.cos(((a.lat + b.lat) * k) / 2);
     var y = (b.lat - a.lat) * k;
@@ -70,6 +72,7 @@
     var here = { lat: p.coords.latitude, lon: p.coords.longitude, t: p.timestamp || Date.now() };
     last = p; lastAt = Date.now();
     waiters.splice(0).forEach(function (w) { w(p); });
+    if (geoTrouble) { geoTrouble = false; say("geo-msg", ""); }
     showSharing();
     toMap(here);
     if (p.coords.accuracy > MAX_ACC_M && !force) return;
@@ -83,6 +86,7 @@
   }
   function onGeoError(e) {
     if (e && e.code === 1) { stopSharing(); say("geo-msg", T.geo_denied, "bad"); return; }
+    geoTrouble = true;
     say("geo-msg", T.geo_unavailable, "warn");
   }
   function startSharing() {
@@ -118,7 +122,7 @@
     });
   }
 
-  /* --- sending: the live position first after a gap, then the backlog oldest first ------- */
+  /* sending: the live position first after a gap, then the backlog oldest first */
   function api(path, body) {
     var ctl = window.AbortController ? new AbortController() : null;
     var timer = ctl && setTimeout(function () { ctl.abort(); }, 30000);
@@ -140,19 +144,23 @@
     put("q", get("q", []).filter(function (f) { return !sent[f.id]; }));
     put("sent", Date.now());
   }
+  function backlog(q) {
+    /* More than a normal batch waiting (after a gap in the signal): the live position first. */
+    return q.length > BACKLOG_N || (q.length > 1 &&
+      Date.parse(q[q.length - 1].recorded_at) - Date.parse(q[0].recorded_at) > BACKLOG_MS);
+  }
   async function flush() {
     if (busy) return;
     busy = true;
-    flushedAt = Date.now();
     try {
       var q = get("q", []);
-      if (q.length > 1 && Date.parse(q[q.length - 1].recorded_at) - Date.parse(q[0].recorded_at) > BACKLOG_MS) {
-        await send([q[q.length - 1]]);
-      }
+      if (q.length) flushedAt = Date.now();
+      var sent = q.length > 0;
+      if (backlog(q)) await send([q[q.length - 1]]);
       while ((q = get("q", [])).length) await send(q.slice(0, batchSize));
       netFail = false;
       await retryPending();
-      if (Date.now() - meAt > 20000) await refreshMe();
+      if (sent || Date.now() - meAt > 300000) await refreshMe();
     } catch (e) {
       netFail = !(e instanceof HttpError);
       if (e instanceof HttpError && e.status === 401) say("geo-msg", T.err_link, "bad");
@@ -174,7 +182,7 @@
     renderWalk();
   }
 
-  /* --- check in and SOS ------------------------------------------------------------------ */
+  /* check in and SOS */
   async function checkIn() {
     var btn = $("checkin-btn");
     btn.disabled = true;
@@ -239,7 +247,7 @@
     say("sos-msg", r.ok ? T.sos_sent : errorText(r.status), "alert");
   }
 
-  /* --- screen, map ------------------------------------------------------------------------ */
+  /* screen, map */
   async function lockScreen() {
     if (watchId !== null && !wake && "wakeLock" in navigator && document.visibilityState === "visible") {
       try {
@@ -265,7 +273,7 @@
     }
   }
 
-  /* --- rendering -------------------------------------------------------------------------- */
+  /* rendering */
   function showSharing() {
     var on = watchId !== null, el = $("share-state");
     el.className = "state " + (on ? (last ? "on" : "looking") : "off");
@@ -286,6 +294,14 @@
     $("refused").hidden = !refused;
     $("refused").textContent = fmt(T.refused, { n: refused });
   }
+  function nextPoint(m, d) {
+    /* The server's next point, or the one after it when the walker already checked in there. */
+    var done = {}, next = m.next_checkpoint;
+    (m.checkins || []).forEach(function (c) { done[c.checkpoint_id] = true; });
+    if (!next || !done[next.checkpoint_id]) return next;
+    var cp = cfg.checkpoints.filter(function (c) { return c.d > d && !done[c.id]; })[0];
+    return cp && { checkpoint_id: cp.id, name: cp.name, distance_m: cp.d - d };
+  }
   function renderWalk() {
     var m = cfg.me;
     if (!m) return;
@@ -296,7 +312,7 @@
     $("progress-outer").setAttribute("aria-valuenow", Math.round(pct));
     $("done").textContent = km(d);
     $("togo").textContent = len ? km(Math.max(0, len - d)) : "–";
-    var next = m.next_checkpoint, text = "";
+    var next = nextPoint(m, d), text = "";
     if (m.status === "finished") text = T.walk_finished;
     else if (!m.last_fix) text = T.walk_nofix;
     else if (next) {
@@ -310,7 +326,7 @@
     $("updated").textContent = fmt(T.walk_updated, { time: hhmm(Date.now()) });
   }
 
-  /* --- wiring ----------------------------------------------------------------------------- */
+  /* wiring */
   $("share-btn").addEventListener("click", function () { if (watchId === null) startSharing(); else stopSharing(); });
   $("checkin-btn").addEventListener("click", checkIn);
   $("sos-btn").addEventListener("click", askSos);

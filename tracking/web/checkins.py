@@ -47,7 +47,9 @@ def check_in(request: Request, body: CheckInRequest) -> dict | JSONResponse:
     t = tracker(request)
     at = _time(body.recorded_at)
     fix = Fix(at, body.lat, body.lon, "checkin", accuracy_m=body.accuracy_m, client_id="checkin")
-    t.ingest(state, [fix], now())
+    refused = t.ingest(state, [fix], now()).rejected
+    if refused:  # a time before the event day or in the future: no check-in either
+        raise HTTPException(422, detail=f"{refused[0].reason}; check in again from the page")
     try:
         result = t.manual_checkin(state, body.lon, body.lat, body.accuracy_m, at)
     except LookupError as exc:
@@ -85,8 +87,11 @@ def sos(request: Request, body: SosRequest) -> dict:
         fix = Fix(
             at, body.lat, body.lon, "sos", accuracy_m=body.accuracy_m, client_id="sos", sos=True
         )
-        t.ingest(state, [fix], at)
+    # raised before the fix is stored, so the walker's own words are the alert's message
+    # (the fix's sos flag would otherwise raise it first with a generic one)
     alert = t.raise_alert(state, "sos", at, body.message or "SOS from the walker page", fix)
+    if fix is not None:
+        t.ingest(state, [fix], at)
     t.store.commit()
     alert_id = alert.id if alert else state.open_alerts.get("sos")
     return {"alert_id": alert_id, "organiser_phone": t.event.organiser_phone}

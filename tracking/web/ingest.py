@@ -52,9 +52,10 @@ async def osmand_ingest(request: Request) -> Response:
         try:
             import json
 
-            decoded = osmand.decode_json(json.loads(body))
-        except ValueError as exc:
-            raise HTTPException(400, detail=str(exc) or "the body is not valid JSON") from None
+            message = json.loads(body)
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            raise HTTPException(400, detail=f"the body is not valid JSON ({exc})") from None
+        decoded = osmand.decode_json(message)
         unknown_status = 404
     else:
         params = dict(request.query_params) if request.url.query else _form(body)

@@ -7,18 +7,29 @@ an oversized upload is refused (413) without being held in memory or spooled to 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.types import Message
 
-from routes.validation import TARGETS_KM, ValidationRules, report_to_dict, rules_from, validate_gpx
-from tracking.web.deps import read_body, settings
+from routes.gpx_reader import read_route_gpx
+from routes.gpx_writer import route_to_gpx
+from routes.prepared import prepare_route
+from routes.validation import (
+    TARGETS_KM,
+    ValidationReport,
+    ValidationRules,
+    report_to_dict,
+    validate_gpx,
+)
+from tracking.web.deps import read_body, require_walker, settings, tracker
+from tracking.web.walkers import PERSONAL
 
 router = APIRouter()
 
@@ -36,7 +47,7 @@ def plan_page() -> str:
 def planner_config(request: Request) -> dict[str, Any]:
     """What the planner page needs: tiles, the distances and the thresholds it explains."""
     s = settings(request)
-    rules = rules_from(s)
+    rules = s.validation
     return {
         "tile_url": s.tile_url,
         "tile_attribution": s.tile_attribution,
@@ -53,6 +64,48 @@ async def validate(request: Request) -> dict[str, Any]:
     Form fields: `file` (the GPX) and `distance_km` (20 or 40). A file that cannot be read
     gets 422 with the reason, one over the size limit 413.
     """
+    _, report = await _checked_upload(request)
+    return report_to_dict(report)
+
+
+@router.post("/api/me/route")
+async def attach_route(request: Request) -> JSONResponse:
+    """A walker on route `personal` attaches their route (same form as validate).
+
+    A route that counts is kept, and from then on the walker's progress is measured along it,
+    like on the event's routes; a route that does not count is refused (422) with the report.
+    """
+    state = require_walker(request)
+    if state.record.route_id != PERSONAL:
+        raise HTTPException(
+            409,
+            detail=f"you walk the event's {state.record.route_id} route; only walkers on a "
+            "personal route attach their own",
+        )
+    data, report = await _checked_upload(request)
+    body = report_to_dict(report)
+    if not report.valid:
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": "this route does not count yet: "
+                + "; ".join(p["message"] for p in body["problems"]),
+                "report": body,
+            },
+        )
+    tracker(request).update_walker(state, replace(state.record, personal_gpx=_normalised(data)))
+    return JSONResponse(status_code=201, content={"attached": True, "report": body})
+
+
+def _normalised(data: bytes) -> str:
+    """The route re-written as plain UTF-8 GPX 1.1 (one line, its check-in points kept)."""
+    route = prepare_route(read_route_gpx(data, "personal route"), "personal")
+    points = zip(route.lons.tolist(), route.lats.tolist(), strict=True)
+    return route_to_gpx(route.name or "Personal route", points, route.checkpoints)
+
+
+async def _checked_upload(request: Request) -> tuple[bytes, ValidationReport]:
+    """Read the multipart form within the limits and validate its GPX against its distance."""
     limit = settings(request).max_upload_bytes
     try:
         form = await _bounded_form(request, limit + FORM_OVERHEAD_BYTES)
@@ -67,10 +120,10 @@ async def validate(request: Request) -> dict[str, Any]:
     if not isinstance(upload, UploadFile):
         raise HTTPException(422, detail="send the GPX file in the form field 'file'")
     data = await upload.read(limit + 1)
-    rules = rules_from(settings(request))
+    rules = settings(request).validation
     source = upload.filename or "upload"
     report = await run_in_threadpool(validate_gpx, data, source, target_km, rules, max_bytes=limit)
-    return report_to_dict(report)
+    return data, report
 
 
 async def _bounded_form(request: Request, limit: int) -> FormData:

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 
 import folium
 import segno
-from branca.element import Element
+from branca.element import Element, Figure
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -45,8 +45,12 @@ PAGE_CSP = (
     "connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
-           "X-Robots-Tag": "noindex", "Vary": "Accept-Language, Cookie"}
+PRIVATE = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "same-origin",
+    "X-Robots-Tag": "noindex",
+    "Vary": "Accept-Language, Cookie",
+}
 # What the apps are told: a fix every 30 s or 25 m, with GPS (high accuracy).
 APP_INTERVAL_S = 30
 APP_DISTANCE_M = 25
@@ -56,7 +60,8 @@ APP_DISTANCE_M = 25
 @cache
 def catalogue() -> dict[str, dict[str, dict[str, str]]]:
     """{language: {"page": {...}, "setup": {...}}}; "page" is what the script also gets."""
-    return json.loads(CATALOGUE.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    loaded: dict[str, dict[str, dict[str, str]]] = json.loads(CATALOGUE.read_text(encoding="utf-8"))
+    return loaded
 
 
 def choose_language(query: str | None, cookie: str | None, accept_language: str) -> str:
@@ -94,8 +99,11 @@ def _accepted(header: str) -> list[str]:
 
 
 def _language(request: Request) -> str:
-    return choose_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE),
-                           request.headers.get("accept-language", ""))
+    return choose_language(
+        request.query_params.get("lang"),
+        request.cookies.get(LANG_COOKIE),
+        request.headers.get("accept-language", ""),
+    )
 
 
 # --- rendering helpers ---------------------------------------------------------------------
@@ -128,8 +136,10 @@ def _language_links(lang: str, path: str) -> str:
     for code in LANGUAGES:
         name = html.escape(catalogue()[code]["page"]["lang_name"])
         current = ' aria-current="true"' if code == lang else ""
-        links.append(f'<a href="{path}?lang={code}" hreflang="{code}" lang="{code}" '
-                     f'title="{name}"{current}>{code.upper()}</a>')
+        links.append(
+            f'<a href="{path}?lang={code}" hreflang="{code}" lang="{code}" '
+            f'title="{name}"{current}>{code.upper()}</a>'
+        )
     return "".join(links)
 
 
@@ -143,8 +153,9 @@ def _who(state: WalkerState) -> str:
     return f"{state.record.name}{bib}"
 
 
-def _respond(body: str, lang: str, request: Request, status: int = 200,
-             headers: dict[str, str] | None = None) -> HTMLResponse:
+def _respond(
+    body: str, lang: str, request: Request, status: int = 200, headers: dict[str, str] | None = None
+) -> HTMLResponse:
     response = HTMLResponse(body, status_code=status, headers={**PRIVATE, **(headers or {})})
     if request.query_params.get("lang") in LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, path="/w", samesite="lax")
@@ -229,7 +240,7 @@ def call_link(phone: str, label: str) -> str:
     if not phone:
         return ""
     dial = re.sub(r"[^0-9+]", "", phone)
-    return f'<a class="btn call" href="tel:{dial}">{html.escape(label)}: {html.escape(phone)}</a>'
+    return f'<a class="btn call" href="tel:{dial}">{html.escape(label.format(phone=phone))}</a>'
 
 
 def page_config(state: WalkerState, request: Request, token: str, lang: str) -> dict[str, Any]:
@@ -242,8 +253,10 @@ def page_config(state: WalkerState, request: Request, token: str, lang: str) -> 
         "lang": lang,
         "t": catalogue()[lang]["page"],
         "me": me,
-        "checkpoints": [{"id": cp.id, "name": cp.name, "d": round(cp.distance_along_m)}
-                        for cp in (route.checkpoints if route else ())],
+        "checkpoints": [
+            {"id": cp.id, "name": cp.name, "d": round(cp.distance_along_m)}
+            for cp in (route.checkpoints if route else ())
+        ],
         "map": f"/w/{token}/map" if route is not None else None,
     }
 
@@ -257,14 +270,18 @@ def walker_page(request: Request, token: str) -> HTMLResponse:
         return not_found(request, lang)
     text = catalogue()[lang]["page"]
     phone = tracker(request).event.organiser_phone
-    body = fill(PAGE, {**text, "lang": lang, "event": tracker(request).event.name,
-                       "walker": _who(state)}, {
-        "css": asset_url("walker.css"), "js": asset_url("walker.js"),
-        "languages": _language_links(lang, f"/w/{token}"),
-        "apps_url": html.escape(f"/w/{token}/apps?lang={lang}"),
-        "call_link": call_link(phone, text["call"]),
-        "config": script_json(page_config(state, request, token, lang)),
-    })
+    body = fill(
+        PAGE,
+        {**text, "lang": lang, "event": tracker(request).event.name, "walker": _who(state)},
+        {
+            "css": asset_url("walker.css"),
+            "js": asset_url("walker.js"),
+            "languages": _language_links(lang, f"/w/{token}"),
+            "apps_url": html.escape(f"/w/{token}/apps?lang={lang}"),
+            "call_link": call_link(phone, text["call"]),
+            "config": script_json(page_config(state, request, token, lang)),
+        },
+    )
     return _respond(body, lang, request, headers={"Content-Security-Policy": PAGE_CSP})
 
 
@@ -291,21 +308,33 @@ def not_found(request: Request, lang: str) -> HTMLResponse:
     order = [lang, *(code for code in LANGUAGES if code != lang)]
     sections = "".join(
         f'<section class="card" lang="{code}"><h2>{html.escape(catalogue()[code]["setup"]["nf_title"])}'
-        f'</h2><p>{html.escape(catalogue()[code]["setup"]["nf_text"])}</p>'
-        f'{call_link(tracker(request).event.organiser_phone, catalogue()[code]["page"]["call"])}</section>'
+        f"</h2><p>{html.escape(catalogue()[code]['setup']['nf_text'])}</p>"
+        f"{call_link(tracker(request).event.organiser_phone, catalogue()[code]['page']['call'])}</section>"
         for code in order
     )
-    body = fill(NOT_FOUND, {"lang": lang, "title": catalogue()[lang]["setup"]["nf_title"],
-                            "event": tracker(request).event.name},
-                {"css": asset_url("walker.css"), "sections": sections})
+    body = fill(
+        NOT_FOUND,
+        {
+            "lang": lang,
+            "title": catalogue()[lang]["setup"]["nf_title"],
+            "event": tracker(request).event.name,
+        },
+        {"css": asset_url("walker.css"), "sections": sections},
+    )
     return _respond(body, lang, request, status=404, headers={"Content-Security-Policy": PAGE_CSP})
 
 
 # --- app set-up ----------------------------------------------------------------------------
 def traccar_settings(base_url: str, token: str) -> dict[str, str]:
     """Traccar Client's settings: OsmAnd protocol to /ingest/osmand, the token as device id."""
-    return {"url": f"{base_url}/ingest/osmand", "id": token, "accuracy": "high",
-            "interval": str(APP_INTERVAL_S), "distance": str(APP_DISTANCE_M), "buffer": "true"}
+    return {
+        "url": f"{base_url}/ingest/osmand",
+        "id": token,
+        "accuracy": "high",
+        "interval": str(APP_INTERVAL_S),
+        "distance": str(APP_DISTANCE_M),
+        "buffer": "true",
+    }
 
 
 def traccar_qr_text(base_url: str, token: str) -> str:
@@ -322,10 +351,17 @@ def traccar_link(base_url: str, token: str) -> str:
 def owntracks_config(base_url: str, token: str, walker_id: str, bib: str) -> dict[str, Any]:
     """An OwnTracks configuration (.otrc): HTTP mode, the token as the password."""
     return {
-        "_type": "configuration", "mode": 3, "url": f"{base_url}/ingest/owntracks",
-        "auth": True, "username": f"walker-{bib or walker_id}", "password": token,
-        "deviceId": "phone", "tid": (bib or walker_id)[-2:].upper().rjust(2, "W"),
-        "monitoring": 2, "locatorInterval": APP_INTERVAL_S, "locatorDisplacement": APP_DISTANCE_M,
+        "_type": "configuration",
+        "mode": 3,
+        "url": f"{base_url}/ingest/owntracks",
+        "auth": True,
+        "username": f"walker-{bib or walker_id}",
+        "password": token,
+        "deviceId": "phone",
+        "tid": (bib or walker_id)[-2:].upper().rjust(2, "W"),
+        "monitoring": 2,
+        "locatorInterval": APP_INTERVAL_S,
+        "locatorDisplacement": APP_DISTANCE_M,
         "pubExtendedData": True,
     }
 
@@ -402,18 +438,31 @@ def walker_apps(request: Request, token: str) -> HTMLResponse:
         return not_found(request, lang)
     base = _base_url(request)
     own = owntracks_config(base, token, state.id, state.record.bib)
-    text = {**catalogue()[lang]["page"], **catalogue()[lang]["setup"], "lang": lang,
-            "event": tracker(request).event.name, "walker": _who(state), "token": token,
-            "osmand_url": f"{base}/ingest/osmand", "owntracks_url": own["url"],
-            "owntracks_user": own["username"], "interval": f"{APP_INTERVAL_S} s"}
-    body = fill(APPS, text, {
-        "css": asset_url("walker.css"), "languages": _language_links(lang, f"/w/{token}/apps"),
-        "page_url": html.escape(f"/w/{token}?lang={lang}"),
-        "traccar_link": html.escape(traccar_link(base, token)),
-        "traccar_qr": qr_svg(traccar_qr_text(base, token)),
-        "owntracks_link": html.escape(owntracks_link(own)),
-        "owntracks_qr": qr_svg(owntracks_link(own)),
-    })
+    text = {
+        **catalogue()[lang]["page"],
+        **catalogue()[lang]["setup"],
+        "lang": lang,
+        "event": tracker(request).event.name,
+        "walker": _who(state),
+        "token": token,
+        "osmand_url": f"{base}/ingest/osmand",
+        "owntracks_url": own["url"],
+        "owntracks_user": own["username"],
+        "interval": f"{APP_INTERVAL_S} s",
+    }
+    body = fill(
+        APPS,
+        text,
+        {
+            "css": asset_url("walker.css"),
+            "languages": _language_links(lang, f"/w/{token}/apps"),
+            "page_url": html.escape(f"/w/{token}?lang={lang}"),
+            "traccar_link": html.escape(traccar_link(base, token)),
+            "traccar_qr": qr_svg(traccar_qr_text(base, token)),
+            "owntracks_link": html.escape(owntracks_link(own)),
+            "owntracks_qr": qr_svg(owntracks_link(own)),
+        },
+    )
     return _respond(body, lang, request, headers={"Content-Security-Policy": PAGE_CSP})
 
 
@@ -436,15 +485,21 @@ def map_html(route: PreparedRoute, colour: str, tiles_url: str, attribution: str
     fmap = offline_map("served", tiles_url=tiles_url, attribution=attribution)
     add_route_layer(fmap, route.id, route.name, route, colour)
     marker = folium.CircleMarker(
-        [float(route.lats[0]), float(route.lons[0])], radius=9, color="#ffffff", weight=3,
-        fill_color="#d4002a", fill_opacity=0, opacity=0,
+        [float(route.lats[0]), float(route.lons[0])],
+        radius=9,
+        color="#ffffff",
+        weight=3,
+        fill_color="#d4002a",
+        fill_opacity=0,
+        opacity=0,
     )
     marker.add_child(Register("me", "position"))
     marker.add_to(fmap)
     fmap.fit_bounds(bounds_of([(route.id, route.name, route)]), padding=(12, 12))
     figure = fmap.get_root()
+    assert isinstance(figure, Figure)
     figure.script.add_child(Element(FOLLOW_POSITION))
-    return figure.render()  # type: ignore[no-any-return]
+    return str(figure.render())
 
 
 @router.get("/w/{token}/map", response_class=HTMLResponse)
@@ -458,8 +513,12 @@ def walker_map(request: Request, token: str) -> HTMLResponse:
     route_ids = list(tracker(request).event.routes)
     index = route_ids.index(state.record.route_id) if state.record.route_id in route_ids else 0
     body = map_html(state.route, route_colour(index), s.tile_url, s.tile_attribution)
-    return HTMLResponse(body, headers={
-        "Cache-Control": "private, max-age=300", "X-Robots-Tag": "noindex",
-        "Referrer-Policy": "strict-origin-when-cross-origin",
-        "Content-Security-Policy": "frame-ancestors 'self'",
-    })
+    return HTMLResponse(
+        body,
+        headers={
+            "Cache-Control": "private, max-age=300",
+            "X-Robots-Tag": "noindex",
+            "Referrer-Policy": "strict-origin-when-cross-origin",
+            "Content-Security-Policy": "frame-ancestors 'self'",
+        },
+    )
