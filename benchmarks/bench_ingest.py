@@ -69,12 +69,22 @@ def event_today(folder: Path) -> Path:
     raw = tomllib.loads(bundled.read_text(encoding="utf-8"))
     tz = ZoneInfo(raw["timezone"])
     local = datetime.now(tz) - timedelta(minutes=5)
-    lines = [f'name = "Benchmark"', f"date = {local.date().isoformat()}",
-             f'timezone = "{raw["timezone"]}"', "checkin_radius_m = 75", "slowest_pace_kmh = 3.0"]
+    lines = [
+        'name = "Benchmark"',
+        f"date = {local.date().isoformat()}",
+        f'timezone = "{raw["timezone"]}"',
+        "checkin_radius_m = 75",
+        "slowest_pace_kmh = 3.0",
+    ]
     for r in raw["routes"]:
         gpx = (bundled.parent / r["gpx"]).resolve()
-        lines += ["[[routes]]", f'id = "{r["id"]}"', f'name = "{r["name"]}"', f'gpx = "{gpx}"',
-                  f'starts = ["{local:%H:%M}"]']
+        lines += [
+            "[[routes]]",
+            f'id = "{r["id"]}"',
+            f'name = "{r["name"]}"',
+            f'gpx = "{gpx}"',
+            f'starts = ["{local:%H:%M}"]',
+        ]
     path = folder / "event.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -87,8 +97,13 @@ def serve(port: int, db: Path) -> None:
     from tracking.app import create_app
     from tracking.settings import Settings
 
-    settings = Settings(host="127.0.0.1", port=port, db_path=db, organiser_token=TOKEN,
-                        event=str(event_today(db.parent)))
+    settings = Settings(
+        host="127.0.0.1",
+        port=port,
+        db_path=db,
+        organiser_token=TOKEN,
+        event=str(event_today(db.parent)),
+    )
     app = create_app(settings)
 
     @app.api_route("/bench/noop", methods=["GET", "POST"])
@@ -105,25 +120,36 @@ class ServerProcess:
     port: int = 0
     proc: subprocess.Popen | None = None
 
-    def start(self) -> ServerProcess:
+    def start(self, timeout_s: float = 60.0) -> ServerProcess:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.bench_ingest", "--serve", str(self.port),
-             str(self.db)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 60
+        log = self.db.with_suffix(".log")
+        with open(log, "ab") as out:  # a file, not a pipe: a full pipe would stall the server
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.bench_ingest",
+                    "--serve",
+                    str(self.port),
+                    str(self.db),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(self.proc.stderr.read().decode() if self.proc.stderr else "")
+                raise RuntimeError(log.read_text()[-2000:])
             try:
                 if httpx.get(f"{self.url}/api/routes", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError("the benchmark server did not start")
+        self.proc.kill()  # never leave a server behind
+        self.proc.wait()
+        raise RuntimeError(f"the benchmark server did not start within {timeout_s:.0f} s")
 
     @property
     def url(self) -> str:
@@ -173,8 +199,12 @@ def registration_csv(n: int, first_bib: int = 1) -> str:
 def register(url: str, n: int, first_bib: int = 1) -> tuple[list[Walker], float]:
     """Import n walkers with one CSV upload; (walkers, seconds the import took)."""
     t0 = time.perf_counter()
-    r = httpx.post(f"{url}/api/walkers/import", content=registration_csv(n, first_bib).encode(),
-                   headers={"Authorization": f"Bearer {TOKEN}"}, timeout=600)
+    r = httpx.post(
+        f"{url}/api/walkers/import",
+        content=registration_csv(n, first_bib).encode(),
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=600,
+    )
     seconds = time.perf_counter() - t0
     r.raise_for_status()
     rows = [row for row in r.json()["rows"] if row["result"] == "created"]
@@ -182,8 +212,13 @@ def register(url: str, n: int, first_bib: int = 1) -> tuple[list[Walker], float]
     return [Walker(row["id"], row["token"], row["route_id"]) for row in rows], seconds
 
 
-def give_fixes(walkers: Sequence[Walker], routes: dict[str, PreparedRoute], count: int,
-               start: datetime, seed: int = 0) -> None:
+def give_fixes(
+    walkers: Sequence[Walker],
+    routes: dict[str, PreparedRoute],
+    count: int,
+    start: datetime,
+    seed: int = 0,
+) -> None:
     """`count` fixes per walker from `start`, somewhere along the route, sigma 10 m noise."""
     rng = np.random.default_rng(seed)
     for w in walkers:
@@ -195,8 +230,15 @@ def give_fixes(walkers: Sequence[Walker], routes: dict[str, PreparedRoute], coun
         ys = np.interp(along, route.cum_m, route.ys) + np.cumsum(rng.normal(0, 3, count))
         lons, lats = route.projection.to_lonlat(xs, ys)
         t0 = start.timestamp() + rng.uniform(0, INTERVAL_S)
-        w.fixes = [(t0 + k * INTERVAL_S, float(lats[k]), float(lons[k]),
-                    round(float(rng.uniform(5, 20)), 1)) for k in range(count)]
+        w.fixes = [
+            (
+                t0 + k * INTERVAL_S,
+                float(lats[k]),
+                float(lons[k]),
+                round(float(rng.uniform(5, 20)), 1),
+            )
+            for k in range(count)
+        ]
 
 
 # --- requests, encoded once -----------------------------------------------------------------
@@ -208,43 +250,93 @@ def _iso(epoch: float) -> str:
 
 def _post(path: str, body: bytes, headers: dict[str, str]) -> bytes:
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    return (f"POST {path} HTTP/1.1\r\nHost: bench\r\n{head}Content-Length: {len(body)}\r\n\r\n"
-            .encode() + body)
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: bench\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
 
 
 def page_request(w: Walker, k: int, path: str = "/api/fixes") -> bytes:
     at, lat, lon, acc = w.fixes[k]
-    body = json.dumps({"fixes": [{
-        "id": f"{w.id}-{k}", "recorded_at": _iso(at), "lat": round(lat, 6), "lon": round(lon, 6),
-        "accuracy_m": acc, "speed_mps": 1.3, "heading_deg": 90, "battery_pct": 80}]}).encode()
-    return _post(path, body, {"Authorization": f"Bearer {w.token}",
-                              "Content-Type": "application/json"})
+    body = json.dumps(
+        {
+            "fixes": [
+                {
+                    "id": f"{w.id}-{k}",
+                    "recorded_at": _iso(at),
+                    "lat": round(lat, 6),
+                    "lon": round(lon, 6),
+                    "accuracy_m": acc,
+                    "speed_mps": 1.3,
+                    "heading_deg": 90,
+                    "battery_pct": 80,
+                }
+            ]
+        }
+    ).encode()
+    return _post(
+        path, body, {"Authorization": f"Bearer {w.token}", "Content-Type": "application/json"}
+    )
 
 
 def osmand_request(w: Walker, k: int, path: str = "/ingest/osmand") -> bytes:
     at, lat, lon, acc = w.fixes[k]
-    query = urlencode({"id": w.token, "lat": f"{lat:.6f}", "lon": f"{lon:.6f}",
-                       "timestamp": int(at * 1000), "hdop": round(acc / 5, 1),
-                       "altitude": "11.0", "speed": "1.3"})
+    query = urlencode(
+        {
+            "id": w.token,
+            "lat": f"{lat:.6f}",
+            "lon": f"{lon:.6f}",
+            "timestamp": int(at * 1000),
+            "hdop": round(acc / 5, 1),
+            "altitude": "11.0",
+            "speed": "1.3",
+        }
+    )
     return f"GET {path}?{query} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
 
 
 def traccar_request(w: Walker, k: int) -> bytes:
     at, lat, lon, acc = w.fixes[k]
-    query = urlencode({"id": w.token, "timestamp": int(at), "lat": lat, "lon": lon,
-                       "speed": "2.5", "bearing": "90.0", "altitude": "12.0", "accuracy": acc,
-                       "batt": "80.0"})
+    query = urlencode(
+        {
+            "id": w.token,
+            "timestamp": int(at),
+            "lat": lat,
+            "lon": lon,
+            "speed": "2.5",
+            "bearing": "90.0",
+            "altitude": "12.0",
+            "accuracy": acc,
+            "batt": "80.0",
+        }
+    )
     return _post(f"/ingest/osmand?{query}", b"", {})
 
 
 def owntracks_request(w: Walker, k: int) -> bytes:
     at, lat, lon, acc = w.fixes[k]
-    body = json.dumps({"_type": "location", "lat": lat, "lon": lon, "tst": int(at),
-                       "acc": round(acc), "alt": 12, "batt": 80, "vel": 5, "cog": 90,
-                       "tid": "BW", "t": "u", "conn": "m"}).encode()
+    body = json.dumps(
+        {
+            "_type": "location",
+            "lat": lat,
+            "lon": lon,
+            "tst": int(at),
+            "acc": round(acc),
+            "alt": 12,
+            "batt": 80,
+            "vel": 5,
+            "cog": 90,
+            "tid": "BW",
+            "t": "u",
+            "conn": "m",
+        }
+    ).encode()
     auth = base64.b64encode(f"bench:{w.token}".encode()).decode()
-    return _post("/ingest/owntracks", body, {"Authorization": f"Basic {auth}",
-                                             "Content-Type": "application/json"})
+    return _post(
+        "/ingest/owntracks",
+        body,
+        {"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
+    )
 
 
 # --- the load generator -----------------------------------------------------------------------
@@ -323,8 +415,7 @@ async def _blast(port: int, queues: list[list[bytes]]) -> dict[int, int]:
     return statuses
 
 
-def throughput(srv: ServerProcess, name: str, walkers: Sequence[Walker], ks: range,
-               build) -> Run:  # noqa: ANN001
+def throughput(srv: ServerProcess, name: str, walkers: Sequence[Walker], ks: range, build) -> Run:
     """Each connection sends its walkers' fixes `ks` in time order, as fast as answered.
 
     A connection takes every CONNECTIONS-th walker and goes round them: fix k of each, then
@@ -340,8 +431,9 @@ def throughput(srv: ServerProcess, name: str, walkers: Sequence[Walker], ks: ran
     return Run(name, n, n, seconds, srv.cpu_s() - cpu0, time.process_time() - client0, statuses)
 
 
-async def _sustained(port: int, walkers: Sequence[Walker], rounds: int, first_k: int,
-                     builders: Sequence) -> tuple[dict[int, int], list[float], float]:
+async def _sustained(
+    port: int, walkers: Sequence[Walker], rounds: int, first_k: int, builders: Sequence
+) -> tuple[dict[int, int], list[float], float]:
     """(answers, latency from due time to answer in ms, seconds from first due to last answer)."""
     statuses: dict[int, int] = {}
     latencies: list[float] = []
@@ -373,8 +465,104 @@ def sustained(srv: ServerProcess, walkers: Sequence[Walker], seconds: float, fir
     cpu0, client0 = srv.cpu_s(), time.process_time()
     statuses, latencies, wall = asyncio.run(_sustained(srv.port, walkers, rounds, first_k, mix))
     n = rounds * len(walkers)
-    return Run(f"{len(walkers):,} walkers, a fix every {INTERVAL_S:.0f} s", n, n, wall,
-               srv.cpu_s() - cpu0, time.process_time() - client0, statuses, latencies)
+    return Run(
+        f"{len(walkers):,} walkers, a fix every {INTERVAL_S:.0f} s",
+        n,
+        n,
+        wall,
+        srv.cpu_s() - cpu0,
+        time.process_time() - client0,
+        statuses,
+        latencies,
+    )
+
+
+def stored_history(db: Path, walkers: Sequence[Walker]) -> None:
+    """Write walkers and their fixes straight into a database, as a day of ingestion leaves it."""
+    from tracking.fixes import Fix
+    from tracking.storage.base import StoredFix, WalkerRecord
+    from tracking.storage.sqlite import SqliteStorage
+
+    store = SqliteStorage(db)
+    try:
+        for w in walkers:
+            store.add_walker(WalkerRecord(w.id, w.token, w.id, w.route_id))
+            for k, (at, lat, lon, acc) in enumerate(w.fixes):
+                fix = Fix(
+                    datetime.fromtimestamp(at, UTC),
+                    lat,
+                    lon,
+                    "web",
+                    accuracy_m=acc,
+                    client_id=f"{w.id}-{k}",
+                )
+                store.add_fix(w.id, StoredFix(fix, (), 1000.0 + 6.5 * k, 5.0))
+        store.commit()
+    finally:
+        store.close()
+
+
+def restart_seconds(
+    folder: Path, routes: dict[str, PreparedRoute], n_walkers: int, n_fixes: int
+) -> tuple[float, float]:
+    """(seconds to start on an empty database, on one holding n_walkers x n_fixes)."""
+    times = []
+    for name, n in (("empty", 0), ("full", n_walkers)):
+        walkers = [Walker(f"w{k}", f"token-{k}", "40km" if k % 5 < 3 else "20km") for k in range(n)]
+        give_fixes(walkers, routes, n_fixes, datetime.now(UTC) - timedelta(hours=2), seed=2)
+        db = folder / f"restart-{name}.sqlite3"
+        stored_history(db, walkers)
+        t0 = time.perf_counter()
+        srv = ServerProcess(db)
+        try:
+            srv.start(timeout_s=900)
+            times.append(time.perf_counter() - t0)
+        finally:
+            srv.stop()
+    return times[0], times[1]
+
+
+def late_fix_ms(routes: dict[str, PreparedRoute], history: int, late: int) -> tuple[float, float]:
+    """Server work per late fix (in process): (one late fix per request, all in one batch).
+
+    A walker with `history` fixes in order, then `late` older fixes arriving afterwards, as a
+    phone's offline backlog does when the live position went first.
+    """
+    from tracking.fixes import Fix
+    from tracking.hub import LiveHub
+    from tracking.pipeline import Tracker
+    from tracking.settings import Settings
+    from tracking.storage.base import WalkerRecord
+    from tracking.storage.sqlite import SqliteStorage
+
+    event = load_event(event_path("antwerp-2023"))
+    walker = Walker("late", "late-token", "40km")
+    give_fixes([walker], routes, history + late, datetime.now(UTC) - timedelta(hours=5), seed=3)
+    fixes = [
+        Fix(datetime.fromtimestamp(at, UTC), lat, lon, "web", accuracy_m=acc, client_id=str(k))
+        for k, (at, lat, lon, acc) in enumerate(walker.fixes)
+    ]
+    gap = fixes[history // 2 : history // 2 + late]
+    live = fixes[: history // 2] + fixes[history // 2 + late :]
+    results = []
+    for batched in (False, True):
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = Settings(db_path=Path(tmp) / "late.sqlite3")
+            store = SqliteStorage(settings.db_path)
+            tracker = Tracker(settings, event, store, LiveHub(lambda ids: [], dict))
+            state = tracker.add_walker(WalkerRecord("late", "late-token", "late", "40km"))
+            now = datetime.now(UTC)
+            for k in range(0, len(live), 100):
+                tracker.ingest(state, live[k : k + 100], now)
+            t0 = time.perf_counter()
+            if batched:
+                tracker.ingest(state, gap, now)
+            else:
+                for fix in gap:
+                    tracker.ingest(state, [fix], now)
+            results.append(1000 * (time.perf_counter() - t0) / late)
+            store.close()
+    return results[0], results[1]
 
 
 # --- the report -----------------------------------------------------------------------------
@@ -405,15 +593,17 @@ def sustained_table(run: Run) -> str:
     p50 = statistics.median(lat)
     p99 = lat[int(0.99 * (len(lat) - 1))]
     offered = WALKERS / INTERVAL_S
-    return "\n".join([
-        "Sustained load (50 % walker page, 30 % Traccar Client, 20 % OwnTracks)",
-        "",
-        "| load | offered fixes/s | achieved fixes/s | server CPU | latency p50 | latency p99 |"
-        " answers |",
-        "|---|---:|---:|---:|---:|---:|---|",
-        f"| {run.name} | {offered:,.0f} | {run.rate:,.0f} | {run.cpu_pct:.0f} % | "
-        f"{p50:.1f} ms | {p99:.1f} ms | {run.statuses} |",
-    ])
+    return "\n".join(
+        [
+            "Sustained load (50 % walker page, 30 % Traccar Client, 20 % OwnTracks)",
+            "",
+            "| load | offered fixes/s | achieved fixes/s | server CPU | latency p50 | latency p99 |"
+            " answers |",
+            "|---|---:|---:|---:|---:|---:|---|",
+            f"| {run.name} | {offered:,.0f} | {run.rate:,.0f} | {run.cpu_pct:.0f} % | "
+            f"{p50:.1f} ms | {p99:.1f} ms | {run.statuses} |",
+        ]
+    )
 
 
 def memory_table(rows: list[tuple[str, float, float]]) -> str:
@@ -438,22 +628,41 @@ def run(quick: bool = False) -> str:
         try:
             walkers, import_s = register(srv.url, WALKERS)
             give_fixes(walkers, routes, 2 * per_phase + rounds, start)
-            noop_json = throughput(srv, "no-op (POST, walker page body)", walkers,
-                                   range(per_phase), lambda w, k: page_request(w, k, "/bench/noop"))
-            page = throughput(srv, "/api/fixes (walker page)", walkers, range(per_phase),
-                              page_request)
-            noop_get = throughput(srv, "no-op (GET, OsmAnd query)", walkers,
-                                  range(per_phase, 2 * per_phase),
-                                  lambda w, k: osmand_request(w, k, "/bench/noop"))
-            osmand = throughput(srv, "/ingest/osmand (OsmAnd GET)", walkers,
-                                range(per_phase, 2 * per_phase), osmand_request)
+            noop_json = throughput(
+                srv,
+                "no-op (POST, walker page body)",
+                walkers,
+                range(per_phase),
+                lambda w, k: page_request(w, k, "/bench/noop"),
+            )
+            page = throughput(
+                srv, "/api/fixes (walker page)", walkers, range(per_phase), page_request
+            )
+            noop_get = throughput(
+                srv,
+                "no-op (GET, OsmAnd query)",
+                walkers,
+                range(per_phase, 2 * per_phase),
+                lambda w, k: osmand_request(w, k, "/bench/noop"),
+            )
+            osmand = throughput(
+                srv,
+                "/ingest/osmand (OsmAnd GET)",
+                walkers,
+                range(per_phase, 2 * per_phase),
+                osmand_request,
+            )
             steady = sustained(srv, walkers, sustain_s, 2 * per_phase)
-            memory.append((f"{WALKERS:,} walkers, {2 * per_phase + rounds} fixes each",
-                           *srv.memory_mb()))
+            memory.append(
+                (f"{WALKERS:,} walkers, {2 * per_phase + rounds} fixes each", *srv.memory_mb())
+            )
         finally:
             srv.stop()
-        out.append(throughput_table([noop_json, page, noop_get, osmand],
-                                    {page.name: noop_json, osmand.name: noop_get}))
+        out.append(
+            throughput_table(
+                [noop_json, page, noop_get, osmand], {page.name: noop_json, osmand.name: noop_get}
+            )
+        )
         out.append(sustained_table(steady))
 
         big = ServerProcess(Path(tmp) / "rss.sqlite3").start()
@@ -462,11 +671,27 @@ def run(quick: bool = False) -> str:
             give_fixes(many, routes, 3, start, seed=1)
             queues = [[] for _ in range(CONNECTIONS)]
             for i, w in enumerate(many):
-                body = json.dumps({"fixes": [
-                    {"id": f"{w.id}-{k}", "recorded_at": _iso(at), "lat": lat, "lon": lon,
-                     "accuracy_m": acc} for k, (at, lat, lon, acc) in enumerate(w.fixes)]})
-                queues[i % CONNECTIONS].append(_post("/api/fixes", body.encode(), {
-                    "Authorization": f"Bearer {w.token}", "Content-Type": "application/json"}))
+                body = json.dumps(
+                    {
+                        "fixes": [
+                            {
+                                "id": f"{w.id}-{k}",
+                                "recorded_at": _iso(at),
+                                "lat": lat,
+                                "lon": lon,
+                                "accuracy_m": acc,
+                            }
+                            for k, (at, lat, lon, acc) in enumerate(w.fixes)
+                        ]
+                    }
+                )
+                queues[i % CONNECTIONS].append(
+                    _post(
+                        "/api/fixes",
+                        body.encode(),
+                        {"Authorization": f"Bearer {w.token}", "Content-Type": "application/json"},
+                    )
+                )
             statuses = asyncio.run(_blast(big.port, queues))
             assert statuses == {200: RSS_WALKERS}, statuses
             memory.append((f"{RSS_WALKERS:,} walkers, 3 fixes each", *big.memory_mb()))
@@ -476,6 +701,18 @@ def run(quick: bool = False) -> str:
         out.append(
             f"Registration by CSV import: {WALKERS:,} walkers in {import_s:.1f} s, "
             f"{RSS_WALKERS:,} walkers in {big_import_s:.1f} s."
+        )
+        one, batch = late_fix_ms(routes, 2000, 100)
+        out.append(
+            f"Late fixes (in process): a walker with 2,000 fixes receives 100 older ones: "
+            f"{one:.0f} ms of server time per late fix when each comes alone (each replays the "
+            f"walker's whole day), {batch:.1f} ms each when they come in one batch."
+        )
+        n_restart = 300 if quick else WALKERS
+        empty_s, full_s = restart_seconds(Path(tmp), routes, n_restart, 250)
+        out.append(
+            f"Restart: {empty_s:.1f} s on an empty database; {full_s:.1f} s with {n_restart:,} "
+            f"walkers x 250 stored fixes (the server answers nothing until it has replayed)."
         )
     return "\n\n".join(out)
 

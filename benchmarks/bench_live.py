@@ -15,8 +15,8 @@ Measured, for fixes posted inside the window:
   snapshots after the first (a dashboard that fell behind and was resynchronised);
 - server CPU (% of one core) and RSS, from /proc.
 
-The event is the bundled 2023 one moved to today (closing times still ahead), so no closing-
-time alerts fire for everyone at once; that burst is covered by tests/tracking/test_hub.py.
+The event is the bundled 2023 one moved to today, starting now (closing times ahead), so no
+closing-time alerts fire for everyone at once; that burst is covered by tests/tracking/test_hub.py.
 
 Everything shares this machine's cores: the load generators and the 50 dashboards use CPU
 the server would otherwise have. Their own CPU use is reported beside the server's.
@@ -78,36 +78,63 @@ def free_port() -> int:
 
 
 def event_for_today(folder: Path) -> Path:
-    """The bundled 2023 event, dated today with the starts an hour ago (closing times ahead)."""
+    """The bundled 2023 event, dated today, starting five minutes ago (closing times ahead)."""
     from routes.bundled import event_path
     from routes.event import load_event
 
     source = load_event(event_path("antwerp-2023"))
     tz = source.timezone
     now = datetime.now(tz)
-    start = f"{max(0, now.hour - 1):02d}:00"
-    lines = [f'name = "Benchmark ({source.name})"', f"date = {now.date().isoformat()}",
-             f'timezone = "{tz.key}"', f"checkin_radius_m = {source.checkin_radius_m}",
-             f"slowest_pace_kmh = {source.slowest_pace_kmh}", ""]
+    since = max(0, now.hour * 60 + now.minute - 5)
+    start = f"{since // 60:02d}:{since % 60:02d}"
+    lines = [
+        f'name = "Benchmark ({source.name})"',
+        f"date = {now.date().isoformat()}",
+        f'timezone = "{tz.key}"',
+        f"checkin_radius_m = {source.checkin_radius_m}",
+        f"slowest_pace_kmh = {source.slowest_pace_kmh}",
+        "",
+    ]
     for er in source.routes.values():
-        lines += ["[[routes]]", f'id = "{er.id}"', f'name = "{er.name}"',
-                  f'gpx = "{er.gpx_path.as_posix()}"', f'starts = ["{start}"]', ""]
+        lines += [
+            "[[routes]]",
+            f'id = "{er.id}"',
+            f'name = "{er.name}"',
+            f'gpx = "{er.gpx_path.as_posix()}"',
+            f'starts = ["{start}"]',
+            "",
+        ]
     path = folder / "bench-event.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 
 
 class ServerProcess:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, profile: Path | None = None) -> None:
         self.port = free_port()
         self.folder = folder
         event = event_for_today(folder)
         env = {**os.environ, "REFUGEE_WALK_ORGANISER_TOKEN": TOKEN}
         self.log = open(folder / "server.log", "ab")  # noqa: SIM115
+        python = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tracking", "serve", "--port", str(self.port), "--db",
-             str(folder / "bench.sqlite3"), "--event", str(event), "--log-level", "warning"],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                *python,
+                "-m",
+                "tracking",
+                "serve",
+                "--port",
+                str(self.port),
+                "--db",
+                str(folder / "bench.sqlite3"),
+                "--event",
+                str(event),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         self._wait()
 
@@ -135,8 +162,8 @@ class ServerProcess:
     def memory_mb(self) -> tuple[float, float]:
         """(RSS now, peak RSS) in MB."""
         status = Path(f"/proc/{self.proc.pid}/status").read_text().splitlines()
-        values = {line.split(":")[0]: line.split()[1] for line in status if ":" in line}
-        return int(values["VmRSS"]) / 1024, int(values["VmHWM"]) / 1024
+        values = dict(line.split(":", 1) for line in status if ":" in line)
+        return int(values["VmRSS"].split()[0]) / 1024, int(values["VmHWM"].split()[0]) / 1024
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -152,11 +179,11 @@ def register(url: str, n: int) -> list[tuple[str, str, str]]:
     import httpx
 
     out = []
-    with httpx.Client(base_url=url, timeout=600,
-                      headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+    with httpx.Client(base_url=url, timeout=600, headers={"Authorization": f"Bearer {TOKEN}"}) as c:
         for first in range(0, n, 2000):
             rows = ["name,route"] + [
-                f"Walker {i},{'20km' if i % 3 == 0 else '40km'}" for i in range(first, min(n, first + 2000))
+                f"Walker {i},{'20km' if i % 3 == 0 else '40km'}"
+                for i in range(first, min(n, first + 2000))
             ]
             r = c.post("/api/walkers/import", content="\n".join(rows).encode())
             r.raise_for_status()
@@ -176,8 +203,10 @@ class Http:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
-        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
         self.writer.write(head.encode() + body)
         status = int((await self.reader.readline()).split()[1])
         length = 0
@@ -187,8 +216,16 @@ class Http:
         return status, await self.reader.readexactly(length)
 
 
-def generator(port: int, walkers: list[tuple[str, str, str]], interval_s: float,
-              t_start: float, w0: float, w1: float, out: Any, connections: int) -> None:
+def generator(
+    port: int,
+    walkers: list[tuple[str, str, str]],
+    interval_s: float,
+    t_start: float,
+    w0: float,
+    w1: float,
+    out: Any,
+    connections: int,
+) -> None:
     """Post one fix per walker every `interval_s`, phases spread, one request per walker at a time."""
     from routes.bundled import event_path
     from routes.event import load_event
@@ -212,15 +249,25 @@ def generator(port: int, walkers: list[tuple[str, str, str]], interval_s: float,
             http = Http(port)
             while True:
                 i = await queue.get()
-                wid, token, rid = walkers[i]
+                _, token, rid = walkers[i]
                 route = routes[rid]
                 now = time.time()
                 along = min(route.length_m, start_m[i] * route.length_m + pace[i] * (now - t_start))
                 lon, lat = route.point_at(along)
-                body = orjson.dumps({"fixes": [{
-                    "id": f"{now:.6f}", "recorded_at": now, "lat": lat, "lon": lon,
-                    "accuracy_m": 8.0, "battery_pct": BATTERY_BASE + (now - int(now)),
-                }]})
+                body = orjson.dumps(
+                    {
+                        "fixes": [
+                            {
+                                "id": f"{now:.6f}",
+                                "recorded_at": now,
+                                "lat": lat,
+                                "lon": lon,
+                                "accuracy_m": 8.0,
+                                "battery_pct": BATTERY_BASE + (now - int(now)),
+                            }
+                        ]
+                    }
+                )
                 status, answer = await http.post("/api/fixes", token, body)
                 done = time.time()
                 pending[i] = False
@@ -257,16 +304,20 @@ def generator(port: int, walkers: list[tuple[str, str, str]], interval_s: float,
 
 
 # --- dashboards ------------------------------------------------------------------------------------
-def viewers(port: int, count: int, w0: float, w1: float, ready: Any, out: Any) -> None:
-    """`count` WebSocket dashboards; each measures every new fix it is shown."""
+def viewers(port: int, count: int, window: Any, ready: Any, stop: Any, out: Any) -> None:
+    """`count` WebSocket dashboards; each measures every new fix sent inside `window`."""
     from websockets.asyncio.client import connect
 
     async def one(results: list[dict[str, Any]]) -> None:
         latencies = array("d")
         last_t: dict[str, int] = {}
         state = {"received": 0, "snapshots": 0, "messages": 0, "bytes": 0}
-        async with connect(f"ws://127.0.0.1:{port}/ws/live?token={TOKEN}", max_size=None,
-                           open_timeout=120, ping_interval=None) as ws:
+        async with connect(
+            f"ws://127.0.0.1:{port}/ws/live?token={TOKEN}",
+            max_size=None,
+            open_timeout=120,
+            ping_interval=None,
+        ) as ws:
             results.append(state)
             state["latencies"] = latencies  # type: ignore[assignment]
             async for raw in ws:
@@ -289,7 +340,7 @@ def viewers(port: int, count: int, w0: float, w1: float, ready: Any, out: Any) -
                         continue
                     last_t[w["id"]] = t
                     sent = t + (w["bat"] - BATTERY_BASE)
-                    if w0 <= sent <= w1:
+                    if window[0] <= sent <= window[1]:
                         state["received"] += 1
                         latencies.append(arrived - sent)
 
@@ -302,7 +353,8 @@ def viewers(port: int, count: int, w0: float, w1: float, ready: Any, out: Any) -
         while len(results) < count or any(r["snapshots"] == 0 for r in results):
             await asyncio.sleep(0.2)
         ready.set()
-        await asyncio.sleep(max(0.0, w1 + GRACE_S - time.time()))
+        while not stop.is_set():
+            await asyncio.sleep(0.2)
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -316,31 +368,43 @@ def viewers(port: int, count: int, w0: float, w1: float, ready: Any, out: Any) -
 
 
 # --- one run ---------------------------------------------------------------------------------------
-def run_scenario(s: Scenario) -> dict[str, Any]:
+def run_scenario(s: Scenario, profile: Path | None = None) -> dict[str, Any]:
     ctx = mp.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="bench-live-") as folder:
-        server = ServerProcess(Path(folder))
+        server = ServerProcess(Path(folder), profile)
         try:
             t = time.monotonic()
             walkers = register(server.url, s.walkers)
             register_s = time.monotonic() - t
-            setup = 30.0 + s.walkers * s.dashboards / 20000  # snapshots for every dashboard
-            w0 = time.time() + setup + s.warmup_s
-            w1 = w0 + s.duration_s
-            ready, out = ctx.Event(), ctx.Queue()
+            setup = 30.0 + s.walkers * s.dashboards / 10000  # snapshots for every dashboard
+            window = ctx.Array("d", [float("inf"), float("inf")])
+            ready, stop, out = ctx.Event(), ctx.Event(), ctx.Queue()
             per = -(-s.dashboards // s.viewer_procs)
-            procs = [ctx.Process(target=viewers, args=(server.port, min(per, s.dashboards - k * per),
-                                                       w0, w1, ready, out))
-                     for k in range(s.viewer_procs)]
+            procs = [
+                ctx.Process(
+                    target=viewers,
+                    args=(server.port, min(per, s.dashboards - k * per), window, ready, stop, out),
+                )
+                for k in range(s.viewer_procs)
+            ]
             for p in procs:
                 p.start()
+            t = time.monotonic()
             if not ready.wait(setup):
                 raise RuntimeError("the dashboards did not connect in time")
+            connect_s = time.monotonic() - t
             t_start = time.time()
-            shards = [walkers[k::s.generators] for k in range(s.generators)]
-            gens = [ctx.Process(target=generator, args=(server.port, shard, s.interval_s, t_start,
-                                                        w0, w1, out, 64))
-                    for shard in shards]
+            w0 = t_start + s.warmup_s
+            w1 = w0 + s.duration_s
+            window[0], window[1] = w0, w1
+            shards = [walkers[k :: s.generators] for k in range(s.generators)]
+            gens = [
+                ctx.Process(
+                    target=generator,
+                    args=(server.port, shard, s.interval_s, t_start, w0, w1, out, 64),
+                )
+                for shard in shards
+            ]
             for p in gens:
                 p.start()
             while time.time() < w0:
@@ -350,6 +414,8 @@ def run_scenario(s: Scenario) -> dict[str, Any]:
                 time.sleep(0.05)
             cpu1 = server.cpu_s()
             rss_mb, peak_mb = server.memory_mb()
+            time.sleep(GRACE_S)
+            stop.set()
             results = [out.get(timeout=120) for _ in range(len(gens) + len(procs))]
             for p in gens + procs:
                 p.join(30)
@@ -357,30 +423,47 @@ def run_scenario(s: Scenario) -> dict[str, Any]:
             server.stop()
     gen_stats = [r for r in results if isinstance(r, dict)]
     dash = [d for r in results if isinstance(r, list) for d in r]
-    return summarise(s, gen_stats, dash, (cpu1 - cpu0) / s.duration_s, rss_mb, peak_mb, register_s)
+    row = summarise(s, gen_stats, dash, (cpu1 - cpu0) / s.duration_s, rss_mb, peak_mb, register_s)
+    return {**row, "connect_s": connect_s}
 
 
-def summarise(s: Scenario, gens: list[dict], dash: list[dict], server_cpu: float, rss_mb: float,
-              peak_mb: float, register_s: float) -> dict[str, Any]:
+def summarise(
+    s: Scenario,
+    gens: list[dict],
+    dash: list[dict],
+    server_cpu: float,
+    rss_mb: float,
+    peak_mb: float,
+    register_s: float,
+) -> dict[str, Any]:
     accepted = sum(g["accepted"] for g in gens)
     latencies = np.concatenate([np.frombuffer(d["latencies"], dtype="d") for d in dash])
     http = np.concatenate([np.frombuffer(g["http_s"], dtype="d") for g in gens])
     dropped = [max(0, accepted - d["received"]) for d in dash]
     return {
-        "scenario": s.name, "walkers": s.walkers, "interval_s": s.interval_s,
-        "dashboards": len(dash), "duration_s": s.duration_s,
-        "offered_per_s": s.offered_per_s, "accepted_per_s": accepted / s.duration_s,
-        "errors": sum(g["errors"] for g in gens), "coalesced": sum(g["coalesced"] for g in gens),
+        "scenario": s.name,
+        "walkers": s.walkers,
+        "interval_s": s.interval_s,
+        "dashboards": len(dash),
+        "duration_s": s.duration_s,
+        "offered_per_s": s.offered_per_s,
+        "accepted_per_s": accepted / s.duration_s,
+        "errors": sum(g["errors"] for g in gens),
+        "coalesced": sum(g["coalesced"] for g in gens),
         "p50_s": float(np.percentile(latencies, 50)) if len(latencies) else None,
         "p99_s": float(np.percentile(latencies, 99)) if len(latencies) else None,
         "max_s": float(latencies.max()) if len(latencies) else None,
         "http_p50_s": float(np.percentile(http, 50)) if len(http) else None,
         "http_p99_s": float(np.percentile(http, 99)) if len(http) else None,
-        "dropped_total": int(sum(dropped)), "dropped_max": int(max(dropped, default=0)),
+        "dropped_total": int(sum(dropped)),
+        "dropped_max": int(max(dropped, default=0)),
         "resnapshots": int(sum(d["snapshots"] - 1 for d in dash)),
-        "mb_per_dashboard_per_s": float(np.mean([d["bytes"] for d in dash]) / 1e6 /
-                                        (s.duration_s + s.warmup_s)),
-        "server_cpu_pct": 100 * server_cpu, "server_rss_mb": rss_mb, "server_peak_mb": peak_mb,
+        "mb_per_dashboard_per_s": float(
+            np.mean([d["bytes"] for d in dash]) / 1e6 / (s.duration_s + s.warmup_s)
+        ),
+        "server_cpu_pct": 100 * server_cpu,
+        "server_rss_mb": rss_mb,
+        "server_peak_mb": peak_mb,
         "generators_cpu_s": sum(g["cpu_s"] for g in gens),
         "dashboards_cpu_s": sum({d["cpu_s"] for d in dash}),
         "register_s": register_s,
@@ -411,8 +494,9 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"  server             CPU {r['server_cpu_pct']:.0f} % of one core, "
             f"RSS {r['server_rss_mb']:.0f} MB (peak {r['server_peak_mb']:.0f} MB)",
             f"  load generators    CPU {r['generators_cpu_s']:.0f} s, dashboards CPU "
-            f"{r['dashboards_cpu_s']:.0f} s (same {os.cpu_count()} cores); "
-            f"registering took {r['register_s']:.0f} s",
+            f"{r['dashboards_cpu_s']:.0f} s (same {os.cpu_count()} cores)",
+            f"  set-up             registering {r['register_s']:.0f} s, 50 dashboards connected "
+            f"with their snapshots in {r['connect_s']:.1f} s",
             "",
         ]
     return "\n".join(lines)

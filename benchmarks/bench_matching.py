@@ -66,10 +66,21 @@ def walkers(route: PreparedRoute, n_fixes: int, seed: int = 1) -> list[list[SimF
 
 def step_params() -> StepParams:
     far = datetime(2100, 1, 1, tzinfo=UTC)
-    limits = Limits(now=far, not_before=datetime(2023, 10, 7, 22, tzinfo=UTC),
-                    future_tolerance_s=300, max_accuracy_m=100, max_speed_kmh=15)
-    return StepParams(radius_m=75, max_speed_mps=MAX_SPEED_MPS, off_route_m=100,
-                      back_on_route_m=60, off_route_after=timedelta(minutes=3), limits=limits)
+    limits = Limits(
+        now=far,
+        not_before=datetime(2023, 10, 7, 22, tzinfo=UTC),
+        future_tolerance_s=300,
+        max_accuracy_m=100,
+        max_speed_kmh=15,
+    )
+    return StepParams(
+        radius_m=75,
+        max_speed_mps=MAX_SPEED_MPS,
+        off_route_m=100,
+        back_on_route_m=60,
+        off_route_after=timedelta(minutes=3),
+        limits=limits,
+    )
 
 
 def as_fixes(walk: list[SimFix]) -> list[Fix]:
@@ -89,8 +100,9 @@ def baseline(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
             line.distance(point)  # the offset, which a tracker needs too
             errors.append(along - f.true_along_m)
     seconds = time.perf_counter() - t0
-    return Result("shapely project per fix (baseline)", len(errors), seconds,
-                  np.abs(np.array(errors)))
+    return Result(
+        "shapely project per fix (baseline)", len(errors), seconds, np.abs(np.array(errors))
+    )
 
 
 def tracker_path(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
@@ -104,8 +116,9 @@ def tracker_path(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
             progress = advance(progress, route, fix, params).progress
             errors.append(progress.distance_along_m - sim.true_along_m)
     seconds = time.perf_counter() - t0
-    return Result("Tracker path: progress.advance per fix", len(errors), seconds,
-                  np.abs(np.array(errors)))
+    return Result(
+        "Tracker path: progress.advance per fix", len(errors), seconds, np.abs(np.array(errors))
+    )
 
 
 def windowed(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
@@ -120,8 +133,9 @@ def windowed(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
             anchor = Anchor(along, f.at)
             errors.append(along - f.true_along_m)
     seconds = time.perf_counter() - t0
-    return Result("matching.match_fix per fix (windowed)", len(errors), seconds,
-                  np.abs(np.array(errors)))
+    return Result(
+        "matching.match_fix per fix (windowed)", len(errors), seconds, np.abs(np.array(errors))
+    )
 
 
 def vectorised(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
@@ -132,12 +146,16 @@ def vectorised(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
     t0 = time.perf_counter()
     out = route.locate_many(lons, lats)
     seconds = time.perf_counter() - t0
-    return Result("PreparedRoute.locate_many (vectorised)", len(flat), seconds,
-                  np.abs(out[:, 0] - truth))
+    return Result(
+        "PreparedRoute.locate_many (vectorised)", len(flat), seconds, np.abs(out[:, 0] - truth)
+    )
 
 
 METHODS: tuple[Callable[[PreparedRoute, list[list[SimFix]]], Result], ...] = (
-    baseline, tracker_path, windowed, vectorised,
+    baseline,
+    tracker_path,
+    windowed,
+    vectorised,
 )
 
 

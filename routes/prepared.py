@@ -167,9 +167,17 @@ class PreparedRoute:
         py = np.interp(d, self.cum_m, self.ys)
         return px, py
 
-    def next_checkpoint(self, distance_along_m: float) -> Checkpoint | None:
+    def next_checkpoint(
+        self, distance_along_m: float, passed: frozenset[str] = frozenset()
+    ) -> Checkpoint | None:
+        """The first check-in point ahead that the walker has not checked in at yet."""
         return next(
-            (c for c in self.checkpoints if c.distance_along_m > distance_along_m + 1.0), None
+            (
+                c
+                for c in self.checkpoints
+                if c.distance_along_m > distance_along_m + 1.0 and c.id not in passed
+            ),
+            None,
         )
 
 

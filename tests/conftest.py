@@ -25,9 +25,13 @@ def module_server(tmp_path_factory) -> Iterator[Server]:
     srv.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium driven by Playwright; skipped where chromium is not installed."""
+    """Debian's chromium driven by Playwright; skipped where chromium is not installed.
+
+    Module-scoped: Playwright's sync API keeps an event loop running while it is open, which
+    would break `asyncio.run` in the WebSocket tests of other modules.
+    """
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from routes.bundled import event_path
@@ -122,6 +123,7 @@ def create_app(settings: Settings, event: Event | None = None) -> FastAPI:
     app.state.hub = hub
     app.state.organiser_token = token
     errors.install(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     _mount_assets(app)
     for name in ROUTERS:
         try:

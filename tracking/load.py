@@ -41,7 +41,7 @@ import httpx
 import numpy as np
 
 from routes.prepared import PreparedRoute
-from tracking.simulation import Noise, WalkerPlan, _true_xy, true_along
+from tracking.simulation import Noise, WalkerPlan, true_along, true_xy
 
 PROTOCOLS = ("web", "traccar", "traccar-json", "osmand", "owntracks")
 DEFAULT_MIX = {"web": 0.5, "traccar": 0.3, "owntracks": 0.2}
@@ -250,7 +250,7 @@ class Phone:
         if self.plan.silent_after_m is not None and along >= self.plan.silent_after_m:
             self.done = True
             return None
-        x, y = _true_xy(self.route, self.plan, along, elapsed)
+        x, y = true_xy(self.route, self.plan, along, elapsed)
         dt = (sim_at - self.last_sim).total_seconds() if self.last_sim else 10.0
         nx, ny = self.noise.step(max(dt, 1.0))
         lon, lat = self.route.projection.to_lonlat(np.array([x + nx]), np.array([y + ny]))

@@ -39,7 +39,7 @@ def eta(state: WalkerState, now: datetime, pace_mps: float) -> Eta:
     if route is None or state.progress.last_fix is None or state.finished:
         return Eta(None, None, None, pace_mps)
     along = state.progress.distance_along_m
-    nxt = route.next_checkpoint(along)
+    nxt = route.next_checkpoint(along, frozenset(state.checkins))
     next_at = now + timedelta(seconds=(nxt.distance_along_m - along) / pace_mps) if nxt else None
     finish_at = now + timedelta(seconds=(route.length_m - along) / pace_mps)
     return Eta(nxt.id if nxt else None, next_at, finish_at, pace_mps)

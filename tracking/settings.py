@@ -95,7 +95,7 @@ def _from_env(defaults: Any, prefix: str, env: dict[str, str]) -> dict[str, Any]
     values: dict[str, Any] = {}
     for f in fields(defaults):
         raw = env.get(f"{prefix}{f.name.upper()}")
-        if raw is not None and raw != "":
+        if raw is not None and (raw != "" or isinstance(getattr(defaults, f.name), str)):
             values[f.name] = _convert(getattr(defaults, f.name), raw)
     return values
 

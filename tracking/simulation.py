@@ -95,7 +95,7 @@ def simulate(
         along = true_along(route, plan, elapsed)
         if plan.silent_after_m is not None and along >= plan.silent_after_m:
             break
-        x, y = _true_xy(route, plan, along, elapsed)
+        x, y = true_xy(route, plan, along, elapsed)
         nx, ny = noise.step(interval_s)
         lon, lat = route.projection.to_lonlat(np.array([x + nx]), np.array([y + ny]))
         tlon, tlat = route.projection.to_lonlat(np.array([x]), np.array([y]))
@@ -120,7 +120,7 @@ def simulate(
     return fixes
 
 
-def _true_xy(
+def true_xy(
     route: PreparedRoute, plan: WalkerPlan, along: float, elapsed: float
 ) -> tuple[float, float]:
     """The true position: on the route, or beside it during a detour."""

@@ -36,11 +36,17 @@ def png(width: int = 1, height: int = 1) -> bytes:
     raw = b"".join(b"\x00" + b"\x00\x00\x00\x00" * width for _ in range(height))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + \
-        chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +69,14 @@ class Dashboard:
         self.page.on("request", lambda r: self.requests.append(r.url))
         if tiles == "blank":
             blank = png()
-            self.page.route(f"https://{TILE_HOST}/**", lambda route: route.fulfill(
-                status=200, content_type="image/png", body=blank))
+            self.page.route(
+                f"https://{TILE_HOST}/**",
+                lambda route: route.fulfill(status=200, content_type="image/png", body=blank),
+            )
         else:
-            self.page.route(f"https://{TILE_HOST}/**", lambda route: route.abort("internetdisconnected"))
+            self.page.route(
+                f"https://{TILE_HOST}/**", lambda route: route.abort("internetdisconnected")
+            )
 
     def _console(self, message: Any) -> None:
         if message.type == "error":
@@ -83,7 +93,9 @@ class Dashboard:
     def js(self, expression: str) -> Any:
         return self.page.evaluate(expression)
 
-    def poll(self, expression: str, check: Callable[[Any], bool] = bool, timeout: float = 10) -> Any:
+    def poll(
+        self, expression: str, check: Callable[[Any], bool] = bool, timeout: float = 10
+    ) -> Any:
         """Evaluate until `check` holds (the page's CSP forbids Playwright's eval-based waits)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -116,15 +128,25 @@ def dashboard(browser: Any, server: Server) -> Iterator[Dashboard]:
 
 def post_fixes(srv: Server, walker: dict, fixes: list[dict]) -> None:
     with httpx.Client(base_url=srv.url, timeout=30) as c:
-        r = c.post("/api/fixes", json={"fixes": fixes},
-                   headers={"Authorization": f"Bearer {walker['token']}"})
+        r = c.post(
+            "/api/fixes",
+            json={"fixes": fixes},
+            headers={"Authorization": f"Bearer {walker['token']}"},
+        )
         assert r.status_code == 200, r.text
 
 
 def fix(route: PreparedRoute, along: float, at: datetime, **extra: Any) -> dict:
     lon, lat = route.point_at(along)
-    return {"id": f"{along}-{at.timestamp()}", "recorded_at": at.isoformat(), "lat": lat,
-            "lon": lon, "accuracy_m": 6, "battery_pct": 76, **extra}
+    return {
+        "id": f"{along}-{at.timestamp()}",
+        "recorded_at": at.isoformat(),
+        "lat": lat,
+        "lon": lon,
+        "accuracy_m": 6,
+        "battery_pct": 76,
+        **extra,
+    }
 
 
 def rounded(route: PreparedRoute, along: float) -> list[float]:
@@ -147,7 +169,10 @@ def test_sign_in_refuses_a_wrong_token_and_never_puts_it_in_the_url(dashboard: D
     page.wait_for_selector("body[data-connection=live]")
     assert page.is_hidden("#rw-signin")
     assert dashboard.srv.token not in page.url
-    assert dashboard.js("sessionStorage.getItem('refugee-walk.organiser-token')") == dashboard.srv.token
+    assert (
+        dashboard.js("sessionStorage.getItem('refugee-walk.organiser-token')")
+        == dashboard.srv.token
+    )
 
     page.reload()  # kept for the session: no second sign-in
     page.wait_for_selector("body[data-connection=live]")
@@ -174,8 +199,11 @@ def test_markers_appear_move_and_an_sos_can_be_acknowledged(
     mallory = register_walker(server, HOSTILE, bib="102", team="<script>alert(1)</script>")
     waiting = register_walker(server, "Not started yet", route_id="20km", bib="103")
     now = datetime.now(UTC)
-    post_fixes(server, amina, [fix(route, 0, now - timedelta(minutes=2)),
-                               fix(route, 120, now - timedelta(minutes=1))])
+    post_fixes(
+        server,
+        amina,
+        [fix(route, 0, now - timedelta(minutes=2)), fix(route, 120, now - timedelta(minutes=1))],
+    )
     post_fixes(server, mallory, [fix(route, 6000, now - timedelta(minutes=1))])
 
     d = dashboard.open()
@@ -187,14 +215,19 @@ def test_markers_appear_move_and_an_sos_can_be_acknowledged(
 
     # a new fix moves the marker
     post_fixes(server, amina, [fix(route, 900, now)])
-    d.poll(f"rwDashboard.state.walkers.get({amina['id']!r}).marker.getLatLng().lat",
-           lambda lat: round(lat, 6) == rounded(route, 900)[0])
+    d.poll(
+        f"rwDashboard.state.walkers.get({amina['id']!r}).marker.getLatLng().lat",
+        lambda lat: round(lat, 6) == rounded(route, 900)[0],
+    )
 
     # an SOS: the alert is listed, the marker turns red, the organiser acknowledges it
     lon, lat = route.point_at(6010)
     with httpx.Client(base_url=server.url) as c:
-        r = c.post("/api/sos", json={"lat": lat, "lon": lon, "message": "twisted ankle"},
-                   headers={"Authorization": f"Bearer {mallory['token']}"})
+        r = c.post(
+            "/api/sos",
+            json={"lat": lat, "lon": lon, "message": "twisted ankle"},
+            headers={"Authorization": f"Bearer {mallory['token']}"},
+        )
         assert r.status_code == 201
     item = d.page.wait_for_selector("li.rw-alert[data-kind=sos]")
     assert "twisted ankle" in item.inner_text()  # the walker's own words
@@ -208,7 +241,9 @@ def test_markers_appear_move_and_an_sos_can_be_acknowledged(
     item.query_selector("button[data-action=ack]").click()
     d.page.wait_for_selector("li.rw-alert[data-kind=sos][data-state=acknowledged]")
     with httpx.Client(base_url=server.url) as c:
-        states = {a["kind"]: a["state"] for a in c.get("/api/alerts", headers=server.organiser).json()}
+        states = {
+            a["kind"]: a["state"] for a in c.get("/api/alerts", headers=server.organiser).json()
+        }
     assert states["sos"] == "acknowledged"
 
     # clicking the alert opens the walker: hostile strings stay text there too
@@ -227,8 +262,11 @@ def test_search_by_bib_opens_the_walker_with_track_and_check_ins(
     walker = register_walker(server, "Youssef El Amrani", bib="4711", phone="+32 470 99 88 77")
     register_walker(server, "Someone Else", bib="4712")
     now = datetime.now(UTC)
-    post_fixes(server, walker, [fix(route, a, now - timedelta(seconds=(400 - a) * 0.8))
-                                for a in range(0, 401, 100)])
+    post_fixes(
+        server,
+        walker,
+        [fix(route, a, now - timedelta(seconds=(400 - a) * 0.8)) for a in range(0, 401, 100)],
+    )
     d = dashboard.open()
     d.poll("rwDashboard.state.walkers.size", lambda n: n == 2)
     d.page.fill("#rw-search", "4711")
@@ -240,9 +278,12 @@ def test_search_by_bib_opens_the_walker_with_track_and_check_ins(
     assert "Youssef El Amrani" in detail and "+32 470 99 88 77" in detail
     assert route.checkpoints[0].name in detail  # checked in at the start
     assert "76 %" in detail  # battery
-    d.poll("(() => { let n = 0; rwDashboard.map.eachLayer(l => { if (l instanceof L.Polyline && "
-           "!(l instanceof L.Polygon) && l.options.color === '#14213d') n = l.getLatLngs().length; });"
-           " return n; })()", lambda n: n == 5)
+    d.poll(
+        "(() => { let n = 0; rwDashboard.map.eachLayer(l => { if (l instanceof L.Polyline && "
+        "!(l instanceof L.Polygon) && l.options.color === '#14213d') n = l.getLatLngs().length; });"
+        " return n; })()",
+        lambda n: n == 5,
+    )
     d.page.fill("#rw-search", "El Amr")
     names = d.page.inner_text("#rw-results")
     assert "Youssef El Amrani" in names and "Someone Else" not in names
@@ -288,18 +329,46 @@ def test_the_page_stays_usable_without_tiles_and_loads_nothing_from_a_cdn(
 # --- a realistic picture for the README -----------------------------------------------------------
 def seed_event(srv: Server, routes: dict[str, PreparedRoute], n: int = 400) -> dict[str, dict]:
     """n walkers at realistic places: most walking, some finished, off route, silent, one SOS."""
-    first = ["Amina", "Jonas", "Lotte", "Youssef", "Sara", "Pieter", "Fatima", "Noah", "Elif",
-             "Wout", "Mira", "Bram", "Hanna", "Omar", "Lise", "Daan"]
-    last = ["Peeters", "Janssens", "El Amrani", "Maes", "Claes", "Yilmaz", "Wouters", "De Smet",
-            "Diallo", "Vermeulen"]
+    first = [
+        "Amina",
+        "Jonas",
+        "Lotte",
+        "Youssef",
+        "Sara",
+        "Pieter",
+        "Fatima",
+        "Noah",
+        "Elif",
+        "Wout",
+        "Mira",
+        "Bram",
+        "Hanna",
+        "Omar",
+        "Lise",
+        "Daan",
+    ]
+    last = [
+        "Peeters",
+        "Janssens",
+        "El Amrani",
+        "Maes",
+        "Claes",
+        "Yilmaz",
+        "Wouters",
+        "De Smet",
+        "Diallo",
+        "Vermeulen",
+    ]
     rows = ["name,route,bib,team,phone"]
     for i in range(n):
         route = "20km" if i % 3 == 0 else "40km"
-        rows.append(f"{first[i % 16]} {last[(i * 7) % 10]},{route},{1000 + i},Team {i % 9},"
-                    f"+32 470 {i:06d}")
+        rows.append(
+            f"{first[i % 16]} {last[(i * 7) % 10]},{route},{1000 + i},Team {i % 9},+32 470 {i:06d}"
+        )
     with srv.client() as c:
-        made = c.post("/api/walkers/import", content="\n".join(rows).encode(),
-                      headers=srv.organiser).json()["rows"]
+        made = c.post(
+            "/api/walkers/import", content="\n".join(rows).encode(), headers=srv.organiser
+        ).json()["rows"]
     now = datetime.now(UTC)
     special: dict[str, dict] = {}
     with httpx.Client(base_url=srv.url, timeout=30) as c:
@@ -325,21 +394,36 @@ def seed_event(srv: Server, routes: dict[str, PreparedRoute], n: int = 400) -> d
             fixes = []
             for k, (a, t) in enumerate(zip(points, times, strict=True)):
                 lon, lat = route.point_at(max(0.0, a))
-                fixes.append({"id": f"s{k}", "recorded_at": t.isoformat(),
-                              "lat": lat + offsets[k], "lon": lon,
-                              "accuracy_m": 8, "battery_pct": 90 - (i % 60)})
-            r = c.post("/api/fixes", json={"fixes": fixes},
-                       headers={"Authorization": f"Bearer {w['token']}"})
+                fixes.append(
+                    {
+                        "id": f"s{k}",
+                        "recorded_at": t.isoformat(),
+                        "lat": lat + offsets[k],
+                        "lon": lon,
+                        "accuracy_m": 8,
+                        "battery_pct": 90 - (i % 60),
+                    }
+                )
+            r = c.post(
+                "/api/fixes",
+                json={"fixes": fixes},
+                headers={"Authorization": f"Bearer {w['token']}"},
+            )
             assert r.status_code == 200, r.text
             if i == 17:
                 lon, lat = route.point_at(points[-1])
-                c.post("/api/sos", json={"lat": lat, "lon": lon, "message": "knee pain, cannot walk"},
-                       headers={"Authorization": f"Bearer {w['token']}"})
+                c.post(
+                    "/api/sos",
+                    json={"lat": lat, "lon": lon, "message": "knee pain, cannot walk"},
+                    headers={"Authorization": f"Bearer {w['token']}"},
+                )
                 special["sos"] = w
     return special
 
 
-def test_screenshot_of_a_busy_event(browser: Any, server: Server, routes: dict[str, PreparedRoute]) -> None:
+def test_screenshot_of_a_busy_event(
+    browser: Any, server: Server, routes: dict[str, PreparedRoute]
+) -> None:
     special = seed_event(server, routes)
     with httpx.Client(base_url=server.url) as c:
         overview = c.get("/api/overview", headers=server.organiser).json()
@@ -347,7 +431,10 @@ def test_screenshot_of_a_busy_event(browser: Any, server: Server, routes: dict[s
     try:
         d.open()
         with_position = sum(
-            n for r in overview["routes"].values() for s, n in r["statuses"].items() if s != "registered"
+            n
+            for r in overview["routes"].values()
+            for s, n in r["statuses"].items()
+            if s != "registered"
         )
         d.poll("rwDashboard.cluster.getLayers().length", lambda n: n == with_position)
         assert overview["walkers"] == 400

@@ -34,19 +34,39 @@ def walked(module_server: Server) -> dict[str, Any]:
     fixes = []
     for i, along in enumerate(range(0, 1001, 100)):
         lon, lat = route.point_at(along)
-        fixes.append({"id": f"a{i}", "recorded_at": (start + timedelta(seconds=72 * i)).isoformat(),
-                      "lat": lat, "lon": lon, "accuracy_m": 5, "altitude_m": 12.5})
+        fixes.append(
+            {
+                "id": f"a{i}",
+                "recorded_at": (start + timedelta(seconds=72 * i)).isoformat(),
+                "lat": lat,
+                "lon": lon,
+                "accuracy_m": 5,
+                "altitude_m": 12.5,
+            }
+        )
     lon, lat = route.point_at(550)
-    fixes.append({"id": "bad", "recorded_at": (start + timedelta(seconds=400)).isoformat(),
-                  "lat": lat, "lon": lon, "accuracy_m": 500})  # stored, flagged, not on the track
+    fixes.append(
+        {
+            "id": "bad",
+            "recorded_at": (start + timedelta(seconds=400)).isoformat(),
+            "lat": lat,
+            "lon": lon,
+            "accuracy_m": 500,
+        }
+    )  # stored, flagged, not on the track
     with srv.client() as c:
-        r = c.post("/api/fixes", json={"fixes": fixes},
-                   headers={"Authorization": f"Bearer {walker['token']}"})
+        r = c.post(
+            "/api/fixes",
+            json={"fixes": fixes},
+            headers={"Authorization": f"Bearer {walker['token']}"},
+        )
         assert r.json()["accepted"] == 12, r.text
         lon, lat = route.point_at(5000)
-        r = c.post("/api/fixes", json={"fixes": [{"id": "s", "recorded_at": start.isoformat(),
-                                                  "lat": lat, "lon": lon}]},
-                   headers={"Authorization": f"Bearer {single['token']}"})
+        r = c.post(
+            "/api/fixes",
+            json={"fixes": [{"id": "s", "recorded_at": start.isoformat(), "lat": lat, "lon": lon}]},
+            headers={"Authorization": f"Bearer {single['token']}"},
+        )
         assert r.json()["accepted"] == 1
     return {"walker": walker, "single": single, "route": route, "start": start, "fixes": fixes}
 
@@ -139,7 +159,8 @@ def test_gpx_has_a_track_per_walker_and_check_ins_as_waypoints(
     points = names[f"{HOSTILE} #21"].segments[0].points
     good = [f for f in walked["fixes"] if f["id"] != "bad"]
     assert [c for p in points for c in (p.longitude, p.latitude)] == pytest.approx(
-        [c for f in good for c in (f["lon"], f["lat"])])
+        [c for f in good for c in (f["lon"], f["lat"])]
+    )
     assert points[0].time == walked["start"]
     assert points[0].elevation == 12.5
     assert [w.type for w in doc.waypoints][:1] == ["check-in"]

@@ -143,9 +143,11 @@ def test_a_dashboard_that_falls_behind_gets_a_snapshot_instead_of_its_backlog() 
         try:
             for i in range(8):  # the slow one reads nothing: 1 snapshot + 8 batches > 4
                 hub.walker_changed(f"w{i}")
-                await wait_for(lambda i=i: any(b[0] != SNAPSHOT and
-                                               b[0]["walkers"][0]["id"] == f"w{i}"
-                                               for b in received))
+                await wait_for(
+                    lambda i=i: any(
+                        b[0] != SNAPSHOT and b[0]["walkers"][0]["id"] == f"w{i}" for b in received
+                    )
+                )
         finally:
             reader.cancel()
             await hub.stop()
@@ -248,3 +250,33 @@ def test_stop_ends_the_flush_loop() -> None:
         await hub.stop()  # twice is harmless
 
     run(scenario)
+
+
+def test_dashboards_connecting_together_share_one_snapshot() -> None:
+    hub = make_hub(Views())
+    hub.connect()
+    builds: list[int] = []
+
+    def build() -> bytes:
+        builds.append(1)
+        return f"snapshot {len(builds)}".encode()
+
+    assert hub.snapshot(build) == b"snapshot 1"
+    assert hub.snapshot(build) == b"snapshot 1"  # nothing drained since: reused
+    hub.walker_changed("w1")
+    assert hub.snapshot(build) == b"snapshot 1"  # pending changes go to every dashboard anyway
+    hub.drain()
+    assert hub.snapshot(build) == b"snapshot 2"  # drained changes end the reuse
+    assert hub.snapshot(build, max_age_s=0.0) == b"snapshot 3"  # and so does age
+    assert len(builds) == 3
+
+
+def test_changes_drained_while_nobody_watched_are_in_the_next_snapshot() -> None:
+    hub = make_hub(Views())
+    first = hub.connect()
+    assert hub.snapshot(lambda: b"old") == b"old"
+    hub.disconnect(first)
+    hub.walker_changed("w1")
+    assert hub.drain() == []  # nobody to tell...
+    hub.connect()
+    assert hub.snapshot(lambda: b"new") == b"new"  # ...so the next dashboard must not get "old"

@@ -40,8 +40,12 @@ def walker(
     checked: tuple[str, ...] = (),
 ) -> WalkerState:
     """A walker at `along`, whose last 10 minutes were walked at `pace_mps` (None: unknown)."""
-    state = WalkerState(WalkerRecord(walker_id, "t" + walker_id, f"Walker {walker_id}", "40km",
-                                     status_override=override), route)
+    state = WalkerState(
+        WalkerRecord(
+            walker_id, "t" + walker_id, f"Walker {walker_id}", "40km", status_override=override
+        ),
+        route,
+    )
     if along is not None and route is not None:
         lon, lat = route.point_at(along)
         x, y = route.to_xy(lon, lat)
@@ -49,8 +53,9 @@ def walker(
         recent: tuple[tuple[datetime, float], ...] = ()
         if pace_mps is not None:
             recent = ((NOW - timedelta(minutes=10), along - pace_mps * 600), (NOW, along))
-        state.progress = Progress(distance_along_m=along, passage=Passage(x, y, NOW, along),
-                                  last_fix=fix, recent=recent)
+        state.progress = Progress(
+            distance_along_m=along, passage=Passage(x, y, NOW, along), last_fix=fix, recent=recent
+        )
     state.checkins = {cp: CheckIn(cp, NOW, "auto") for cp in checked}
     return state
 
@@ -62,8 +67,11 @@ def test_pace_is_measured_over_the_recent_window(route: PreparedRoute) -> None:
 
 def test_median_pace_ignores_unknown_and_resting_walkers(route: PreparedRoute) -> None:
     group = [
-        walker(route, 5000, 1.0, "a"), walker(route, 6000, 1.2, "b"), walker(route, 7000, 1.6, "c"),
-        walker(route, 8000, None, "d"), walker(route, 9000, MIN_PACE_MPS / 2, "e"),
+        walker(route, 5000, 1.0, "a"),
+        walker(route, 6000, 1.2, "b"),
+        walker(route, 7000, 1.6, "c"),
+        walker(route, 8000, None, "d"),
+        walker(route, 9000, MIN_PACE_MPS / 2, "e"),
     ]
     assert route_median_pace(group) == pytest.approx(1.2)
     assert route_median_pace([walker(route, 5000, None)]) is None
@@ -72,7 +80,13 @@ def test_median_pace_ignores_unknown_and_resting_walkers(route: PreparedRoute) -
 
 @pytest.mark.parametrize(
     ("own", "median", "expected"),
-    [(1.5, 1.1, 1.5), (None, 1.1, 1.1), (0.1, 1.1, 1.1), (None, None, DEFAULT), (0.1, None, DEFAULT)],
+    [
+        (1.5, 1.1, 1.5),
+        (None, 1.1, 1.1),
+        (0.1, 1.1, 1.1),
+        (None, None, DEFAULT),
+        (0.1, None, DEFAULT),
+    ],
 )
 def test_pace_falls_back_from_own_to_median_to_default(
     route: PreparedRoute, own: float | None, median: float | None, expected: float

@@ -68,8 +68,12 @@ def walker(
         x, y = route.to_xy(lon, lat)
         fix = Fix(at, lat, lon, "web", accuracy_m=5.0)
         state.progress = Progress(
-            distance_along_m=along, offset_m=2.0, passage=Passage(x, y, at, along),
-            last_fix=fix, last_good_fix=fix, **progress,  # type: ignore[arg-type]
+            distance_along_m=along,
+            offset_m=2.0,
+            passage=Passage(x, y, at, along),
+            last_fix=fix,
+            last_good_fix=fix,
+            **progress,  # type: ignore[arg-type]
         )
     state.checkins = {cp: CheckIn(cp, at, "auto") for cp in checked}
     state.open_alerts = dict(alerts or {})
@@ -83,8 +87,14 @@ def status(state: WalkerState, now: datetime) -> str:
 # --- status ------------------------------------------------------------------------------------
 def test_the_status_list_is_the_issue_s(event: Event) -> None:
     assert STATUSES == (
-        "registered", "walking", "at_checkpoint", "finished", "off_route", "silent",
-        "needs_help", "dropped_out",
+        "registered",
+        "walking",
+        "at_checkpoint",
+        "finished",
+        "off_route",
+        "silent",
+        "needs_help",
+        "dropped_out",
     )
 
 
@@ -147,8 +157,14 @@ def test_the_most_urgent_status_wins(
     route: PreparedRoute, event: Event, override: str, alerts: dict, off_route: bool, expected: str
 ) -> None:
     now = event_now(event)
-    state = walker(route, between_points(route), now - timedelta(hours=1), override=override,
-                   alerts=alerts, off_route=off_route)
+    state = walker(
+        route,
+        between_points(route),
+        now - timedelta(hours=1),
+        override=override,
+        alerts=alerts,
+        off_route=off_route,
+    )
     assert status(state, now) == expected
 
 
@@ -163,11 +179,15 @@ def kinds(state: WalkerState, event: Event, now: datetime) -> list[str]:
     return [kind for kind, _ in alert_checks(state, event, now, RULES)]
 
 
-def test_silent_alert_after_the_threshold_away_from_points(route: PreparedRoute, event: Event) -> None:
+def test_silent_alert_after_the_threshold_away_from_points(
+    route: PreparedRoute, event: Event
+) -> None:
     now = event_now(event, "09:00")  # before any closing time on the 40 km
     along = between_points(route)
     assert kinds(walker(route, along, now - SILENT + timedelta(seconds=30)), event, now) == []
-    alerts = list(alert_checks(walker(route, along, now - timedelta(minutes=31)), event, now, RULES))
+    alerts = list(
+        alert_checks(walker(route, along, now - timedelta(minutes=31)), event, now, RULES)
+    )
     assert alerts == [("silent", "no position for 31 minutes")]
     at_rest = walker(route, route.checkpoints[1].distance_along_m + 100, now - timedelta(hours=1))
     assert kinds(at_rest, event, now) == []  # within twice the radius: resting, not lost
@@ -209,7 +229,9 @@ def test_no_clock_alerts_for_finished_dropped_out_or_unstarted(
     finish = route.checkpoints[-1]
     assert kinds(walker(route, None, old), event, now) == []
     assert kinds(walker(route, 5000.0, old, override="picked_up"), event, now) == []
-    assert kinds(walker(route, finish.distance_along_m, old, checked=(finish.id,)), event, now) == []
+    assert (
+        kinds(walker(route, finish.distance_along_m, old, checked=(finish.id,)), event, now) == []
+    )
     away = walker(route, between_points(route), old)
     assert set(kinds(away, event, now)) == {"silent", "closing_time"}
 
@@ -218,7 +240,14 @@ def test_rules_come_from_the_settings() -> None:
     rules = AlertRules.from_settings(Settings(silent_minutes=7, stationary_minutes=9))
     assert rules.silent_after == timedelta(minutes=7)
     assert rules.stationary_after == timedelta(minutes=9)
-    assert set(ALERT_KINDS) == {"sos", "off_route", "silent", "stationary", "battery", "closing_time"}
+    assert set(ALERT_KINDS) == {
+        "sos",
+        "off_route",
+        "silent",
+        "stationary",
+        "battery",
+        "closing_time",
+    }
 
 
 # --- the pipeline raising and resolving alerts ----------------------------------------------------
@@ -236,8 +265,12 @@ class Recorder:
 
 @pytest.fixture
 def tracker(tmp_path: Path, event: Event) -> Tracker:
-    t = Tracker(Settings(db_path=tmp_path / "t.sqlite3"), event,
-                SqliteStorage(tmp_path / "t.sqlite3"), Recorder())
+    t = Tracker(
+        Settings(db_path=tmp_path / "t.sqlite3"),
+        event,
+        SqliteStorage(tmp_path / "t.sqlite3"),
+        Recorder(),
+    )
     t.add_walker(WalkerRecord("w1", "tok1", "Amina <b>", "40km", bib="7"))
     return t
 
@@ -286,11 +319,15 @@ def test_a_resolved_alert_is_not_reopened_by_a_late_acknowledgement(
     assert "sos" not in state.open_alerts
 
 
-def test_low_battery_raises_below_the_threshold_only(tracker: Tracker, route: PreparedRoute) -> None:
+def test_low_battery_raises_below_the_threshold_only(
+    tracker: Tracker, route: PreparedRoute
+) -> None:
     state = tracker.walkers["w1"]
     now = datetime.now(UTC)
     threshold = tracker.settings.low_battery_pct
-    tracker.ingest(state, [fix_at(route, 3000, now - timedelta(seconds=30), battery_pct=threshold)], now)
+    tracker.ingest(
+        state, [fix_at(route, 3000, now - timedelta(seconds=30), battery_pct=threshold)], now
+    )
     assert alerts_of(tracker, "battery") == []
     tracker.ingest(state, [fix_at(route, 3030, now, battery_pct=threshold - 1)], now)
     [alert] = alerts_of(tracker, "battery")
@@ -312,7 +349,9 @@ def test_the_sweep_raises_silent_and_a_new_fix_resolves_it(
     assert "silent" not in state.open_alerts
 
 
-def test_open_alerts_survive_a_restart(tracker: Tracker, route: PreparedRoute, event: Event) -> None:
+def test_open_alerts_survive_a_restart(
+    tracker: Tracker, route: PreparedRoute, event: Event
+) -> None:
     state = tracker.walkers["w1"]
     now = datetime.now(UTC)
     tracker.ingest(state, [fix_at(route, 3000, now, sos=True)], now)

@@ -15,6 +15,8 @@
   var ROUTES = {};
   CONFIG.routes.forEach(function (r) { ROUTES[r.id] = r; });
   var MOVE_IN_BULK = 40; // above this many moved markers, re-add them to the cluster in one go
+  var MOVE_EVERY_MS = 250; // moves are applied together (the feed sends a batch every 250 ms)
+  var CLUSTERED_SLACK_PX = 6; // a marker hidden in a cluster moves once it went this far
   var STALE_FEED_MS = 45000; // the server pings every 20 s when quiet
   var DETAIL_REFRESH_MS = 3000;
 
@@ -301,7 +303,10 @@
     var m = L.circleMarker([w.lat, w.lon], Object.assign(markerStyle(w.s), { className: "rw-walker" }));
     m.rwId = w.id;
     m.options.rwStatus = w.s;
-    m.bindTooltip(function () { return walkerTooltip(state.walkers.get(m.rwId).w); }, { direction: "top", offset: [0, -6] });
+    m.bindTooltip(function () {
+      var entry = state.walkers.get(m.rwId);
+      return entry ? walkerTooltip(entry.w) : "";
+    }, { direction: "top", offset: [0, -6] });
     m.on("click", function () { selectWalker(m.rwId, { fly: false }); });
     return m;
   }
@@ -326,7 +331,8 @@
     }
     var n = group.getChildCount();
     var size = n < 10 ? 30 : n < 100 ? 36 : n < 1000 ? 44 : 52;
-    var div = el("div", null, el("span", null, num(n)), urgent ? el("b", { title: urgent + " need attention" }, num(urgent)) : null);
+    var div = el("div", null, el("span", null, n < 1000 ? String(n) : (n / 1000).toFixed(1) + "k"),
+      urgent ? el("b", { title: urgent + " need attention" }, String(urgent)) : null);
     return L.divIcon({
       html: div, className: "rw-cluster" + (help ? " rw-cluster-help" : ""), iconSize: [size, size],
     });
@@ -385,18 +391,13 @@
       state.walkers.forEach(function (entry, id) {
         if (!seen.has(id)) {
           if (entry.shown) remove.push(entry.marker);
+          entry.shown = false;
           state.walkers.delete(id);
         }
       });
     }
-    if (moved.length > MOVE_IN_BULK) {
-      var markers = moved.map(function (e) { return e.marker; });
-      cluster.removeLayers(markers);
-      moved.forEach(function (e) { e.marker.setLatLng([e.w.lat, e.w.lon]); });
-      add = add.concat(markers);
-    } else {
-      moved.forEach(function (e) { e.marker.setLatLng([e.w.lat, e.w.lon]); });
-    }
+    moved.forEach(function (e) { pendingMoves.set(e.w.id, e); });
+    if (moved.length) later("moves", function () { flushMoves(false); }, MOVE_EVERY_MS);
     if (remove.length) cluster.removeLayers(remove);
     if (add.length) cluster.addLayers(add);
     if (restyled.length) cluster.refreshClusters(restyled);
@@ -405,6 +406,43 @@
     later("chart", renderChart, 1000);
     if ($("rw-search").value) later("search", renderResults, 1000);
   }
+
+  /*
+   * Moving a marker inside the cluster group means taking it out of the cluster tree and
+   * putting it back. At 20,000 walkers that is 2,000 moves a second, nearly all of them a few
+   * metres inside a cluster at the current zoom. So moves wait until the marker is shown on
+   * its own, or has gone a few pixels at this zoom; zooming applies every waiting move.
+   */
+  var pendingMoves = new Map(); // id -> entry whose marker is not yet where the walker is
+
+  function metresPerPixel() {
+    var lat = map.getCenter().lat * Math.PI / 180;
+    return 40075016.686 * Math.cos(lat) / Math.pow(2, map.getZoom() + 8);
+  }
+
+  function flushMoves(all) {
+    var due = [];
+    var slack = CLUSTERED_SLACK_PX * metresPerPixel();
+    pendingMoves.forEach(function (e, id) {
+      var m = e.marker;
+      if (!m || !e.shown || e.w.lat === null || e.w.lat === undefined) { pendingMoves.delete(id); return; }
+      var target = L.latLng(e.w.lat, e.w.lon);
+      if (!all && id !== state.selected && cluster.getVisibleParent(m) !== m &&
+          m.getLatLng().distanceTo(target) < slack) return; // hidden in its cluster: later
+      due.push(e);
+      pendingMoves.delete(id);
+    });
+    if (due.length > MOVE_IN_BULK) {
+      var markers = due.map(function (e) { return e.marker; });
+      cluster.removeLayers(markers);
+      due.forEach(function (e) { e.marker.setLatLng([e.w.lat, e.w.lon]); });
+      cluster.addLayers(markers);
+    } else {
+      due.forEach(function (e) { e.marker.setLatLng([e.w.lat, e.w.lon]); });
+    }
+  }
+
+  map.on("zoomend", function () { flushMoves(true); });
 
   // --- overview: counts, routes, check-in points ---------------------------------------------------
   function applyOverview(overview) {

@@ -19,5 +19,5 @@ def view_context(t: Tracker) -> ViewContext:
         now(),
         timedelta(minutes=s.silent_minutes),
         s.default_pace_kmh / 3.6,
-        medians_by_route(list(t.walkers.values())),
+        lambda: medians_by_route(list(t.walkers.values())),
     )

@@ -43,7 +43,7 @@ async def live(ws: WebSocket) -> None:
     try:
         while not reader.done():
             for message in await client.queue.get():
-                data = snapshot(ws) if message == SNAPSHOT else message
+                data = hub.snapshot(lambda: snapshot(ws)) if message == SNAPSHOT else message
                 await ws.send_text(data.decode())
     except (WebSocketDisconnect, RuntimeError):
         pass

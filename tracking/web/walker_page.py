@@ -180,10 +180,10 @@ PAGE = """<!doctype html>
 </head>
 <body>
 <header class="bar">
-<div class="who"><b>{{event}}</b><span>{{walker}}</span></div>
+<div class="who"><b>{{event}}</b><h1>{{walker}}</h1></div>
 <button id="sos-top" class="sos-pill" type="button" aria-label="{{sos_btn}}">{{sos_short}}</button>
 </header>
-<nav class="langs" aria-label="Language">{{languages}}</nav>
+<nav class="langs" aria-label="{{language}}">{{languages}}</nav>
 <main>
 <section class="card" id="share">
 <h2>{{share_title}}</h2>
@@ -296,7 +296,7 @@ NOT_FOUND = """<!doctype html>
 <link rel="stylesheet" href="{{css}}">
 </head>
 <body>
-<header class="bar"><div class="who"><b>{{event}}</b><span>{{title}}</span></div></header>
+<header class="bar"><div class="who"><b>{{event}}</b><h1>{{title}}</h1></div></header>
 <main>{{sections}}</main>
 </body>
 </html>
@@ -386,11 +386,11 @@ APPS = """<!doctype html>
 <link rel="stylesheet" href="{{css}}">
 </head>
 <body>
-<header class="bar"><div class="who"><b>{{event}}</b><span>{{walker}}</span></div></header>
-<nav class="langs" aria-label="Language">{{languages}}</nav>
+<header class="bar"><div class="who"><b>{{event}}</b><h1>{{walker}}</h1></div></header>
+<nav class="langs" aria-label="{{language}}">{{languages}}</nav>
 <main>
 <a class="back" href="{{page_url}}">← {{apps_back}}</a>
-<section class="card"><h1>{{apps_title}}</h1><p>{{apps_intro}}</p><p class="note">{{secret_note}}</p></section>
+<section class="card"><h2>{{apps_title}}</h2><p>{{apps_intro}}</p><p class="note">{{secret_note}}</p></section>
 <section class="card" id="traccar">
 <h2>Traccar Client</h2>
 <ol>
