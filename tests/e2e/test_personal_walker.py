@@ -34,7 +34,9 @@ def test_personal_route_is_validated_attached_and_followed(server):
     with server.client() as c:
         too_short = _attach(c, walker["token"], data, "40")
         assert too_short.status_code == 422
-        assert too_short.json()["report"]["valid"] is False and "count" in too_short.json()["detail"]
+        assert (
+            too_short.json()["report"]["valid"] is False and "count" in too_short.json()["detail"]
+        )
         assert _attach(c, event_walker["token"], data, "20").status_code == 409
         attached = _attach(c, walker["token"], data, "20")
         assert attached.status_code == 201, attached.text
@@ -42,15 +44,24 @@ def test_personal_route_is_validated_attached_and_followed(server):
 
         route = prepare_route(read_route_gpx(data, "gent"), "personal")
         start = datetime.now(UTC) - timedelta(hours=3)
-        fixes = simulate(route, WalkerPlan(1.4, start), interval_s=10, seed=3,
-                         until=start + timedelta(hours=1))
+        fixes = simulate(
+            route, WalkerPlan(1.4, start), interval_s=10, seed=3, until=start + timedelta(hours=1)
+        )
         batch = [
-            {"id": f"p{i}", "recorded_at": f.at.isoformat(), "lat": f.lat, "lon": f.lon,
-             "accuracy_m": f.accuracy_m}
+            {
+                "id": f"p{i}",
+                "recorded_at": f.at.isoformat(),
+                "lat": f.lat,
+                "lon": f.lon,
+                "accuracy_m": f.accuracy_m,
+            }
             for i, f in enumerate(fixes)
         ]
-        r = c.post("/api/fixes", json={"fixes": batch},
-                   headers={"Authorization": f"Bearer {walker['token']}"})
+        r = c.post(
+            "/api/fixes",
+            json={"fixes": batch},
+            headers={"Authorization": f"Bearer {walker['token']}"},
+        )
         assert r.json()["accepted"] == len(batch)
         me = c.get("/api/me", headers={"Authorization": f"Bearer {walker['token']}"}).json()
         assert me["route_length_m"] == pytest.approx(route.length_m, rel=1e-3)
@@ -65,13 +76,21 @@ def test_personal_walker_without_a_route_gets_distance_walked(server):
     now = time.time() - 3600
     # 60 fixes along a straight line, 50 m apart (1 per 40 s = 4.5 km/h), with 5 m jitter.
     fixes = [
-        {"id": str(i), "recorded_at": now + 40 * i, "lat": 50.85 + i * 50 / 111_200 + (i % 2) * 4e-5,
-         "lon": 4.35, "accuracy_m": 8}
+        {
+            "id": str(i),
+            "recorded_at": now + 40 * i,
+            "lat": 50.85 + i * 50 / 111_200 + (i % 2) * 4e-5,
+            "lon": 4.35,
+            "accuracy_m": 8,
+        }
         for i in range(60)
     ]
     with server.client() as c:
-        c.post("/api/fixes", json={"fixes": fixes},
-               headers={"Authorization": f"Bearer {walker['token']}"}).raise_for_status()
+        c.post(
+            "/api/fixes",
+            json={"fixes": fixes},
+            headers={"Authorization": f"Bearer {walker['token']}"},
+        ).raise_for_status()
         me = c.get("/api/me", headers={"Authorization": f"Bearer {walker['token']}"}).json()
     assert me["route_length_m"] is None
     assert me["distance_along_m"] == pytest.approx(59 * 50, rel=0.1)
