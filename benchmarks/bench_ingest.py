@@ -528,9 +528,10 @@ def late_fix_ms(routes: dict[str, PreparedRoute], history: int, late: int) -> tu
     A walker with `history` fixes in order, then `late` older fixes arriving afterwards, as a
     phone's offline backlog does when the live position went first.
     """
+    from tracking.pipeline import Tracker
+
     from tracking.fixes import Fix
     from tracking.hub import LiveHub
-    from tracking.pipeline import Tracker
     from tracking.settings import Settings
     from tracking.storage.base import WalkerRecord
     from tracking.storage.sqlite import SqliteStorage

@@ -131,11 +131,26 @@ class PreparedRoute:
     def _segments(self) -> dict[str, FloatArray]:
         if not self._seg:
             dx, dy = np.diff(self.xs), np.diff(self.ys)
-            len2 = dx * dx + dy * dy
+            len2 = np.where(dx * dx + dy * dy > 0, dx * dx + dy * dy, 1.0)
+            seg_m = np.diff(self.cum_m)
             self._seg.update(
-                dx=dx, dy=dy, len2=np.where(len2 > 0, len2, 1.0), seg_m=np.diff(self.cum_m)
+                ax=self.xs[:-1],
+                ay=self.ys[:-1],
+                dx=dx,
+                dy=dy,
+                len2=len2,
+                inv_len2=1.0 / len2,
+                seg_m=seg_m,
+                inv_m=1.0 / np.where(seg_m > 0, seg_m, np.inf),
             )
         return self._seg
+
+    def segment_arrays(self) -> dict[str, FloatArray]:
+        """Per segment: start (ax, ay), direction (dx, dy), 1/length², metres and 1/metres.
+
+        Built once per route; the batched matcher gathers from these.
+        """
+        return self._segments()
 
     def locate_many(self, lons: FloatArray, lats: FloatArray, chunk: int = 2048) -> FloatArray:
         """Unconstrained nearest match for many points at once: an (n, 2) array of

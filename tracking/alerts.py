@@ -42,7 +42,8 @@ def alert_checks(
         return
     radius = max(rules.radius_m, event.checkin_radius_m) * 2
     at_point = near_checkpoint(state, radius)
-    silent_for = now - last.recorded_at
+    heard = state.last_heard() or last.recorded_at
+    silent_for = now - heard
     if silent_for > rules.silent_after and not at_point:
         yield "silent", f"no position for {silent_for.total_seconds() / 60:.0f} minutes"
     still = state.progress.still_since

@@ -11,7 +11,7 @@ import importlib
 import logging
 import secrets
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -24,14 +24,14 @@ from routes.errors import GpxReadError
 from routes.event import Event, load_event
 from routes.gpx_reader import read_route_gpx
 from routes.prepared import PreparedRoute, prepare_route
+from tracking.engine import Engine
+from tracking.feed import Feed
 from tracking.hub import LiveHub
-from tracking.pipeline import Tracker
+from tracking.registry import Registry
 from tracking.settings import Settings
 from tracking.storage.base import WalkerRecord
 from tracking.storage.sqlite import SqliteStorage
-from tracking.views import compact_view
 from tracking.web import errors
-from tracking.web.context import now, view_context
 
 log = logging.getLogger("refugee_walk")
 
@@ -79,6 +79,7 @@ def personal_route(record: WalkerRecord) -> PreparedRoute | None:
 
 
 def create_app(settings: Settings, event: Event | None = None) -> FastAPI:
+    """The service: one engine (the single writer), its live feed and hub, and the routers."""
     event = event or load_event(event_path(settings.event))
     token, generated = organiser_token(settings)
     if generated:
@@ -86,17 +87,19 @@ def create_app(settings: Settings, event: Event | None = None) -> FastAPI:
             f"Organiser token (kept in {settings.db_path}.organiser-token): {token}",
             file=sys.stderr,
         )
+    registry = Registry(route_resolver(event))
+    hub = LiveHub(
+        Feed(registry, event, settings),
+        batch_s=settings.live_batch_ms / 1000,
+        queue_size=settings.live_queue_size,
+    )
+    engine = Engine(settings, event, registry, hub)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        storage = SqliteStorage(settings.db_path)
-        tracker = Tracker(settings, event, storage, hub, personal_route)
-        hub.states = lambda ids: _compact(tracker, ids)
-        hub.overview = lambda: _overview(tracker)
-        tracker.load()
-        app.state.tracker = tracker
+        await engine.start(SqliteStorage(settings.db_path))
         hub.start()
-        sweeper = asyncio.create_task(_sweep(tracker))
+        sweeper = asyncio.create_task(_sweep(engine))
         try:
             yield
         finally:
@@ -104,14 +107,8 @@ def create_app(settings: Settings, event: Event | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await hub.stop()
-            storage.close()
+            await engine.stop()
 
-    hub = LiveHub(
-        states=lambda ids: [],
-        overview=lambda: {},
-        batch_s=settings.live_batch_ms / 1000,
-        queue_size=settings.live_queue_size,
-    )
     app = FastAPI(
         title="Refugee Walk",
         version="0.1.0",
@@ -121,19 +118,25 @@ def create_app(settings: Settings, event: Event | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.event = event
     app.state.hub = hub
+    app.state.tracker = engine
     app.state.organiser_token = token
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     _mount_assets(app)
     for name in ROUTERS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # not built yet
-        app.include_router(module.router)
+        app.include_router(importlib.import_module(name).router)
     return app
+
+
+def route_resolver(event: Event) -> Callable[[WalkerRecord], PreparedRoute | None]:
+    """A walker's route: one of the event's, or the personal route they attached."""
+
+    def route_for(record: WalkerRecord) -> PreparedRoute | None:
+        if record.route_id in event.routes:
+            return event.routes[record.route_id].route
+        return personal_route(record)
+
+    return route_for
 
 
 def _mount_assets(app: FastAPI) -> None:
@@ -145,21 +148,10 @@ def _mount_assets(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 
-def _compact(tracker: Tracker, ids: list[str]) -> list[dict]:
-    ctx = view_context(tracker)
-    return [compact_view(tracker.walkers[i], ctx) for i in ids if i in tracker.walkers]
-
-
-def _overview(tracker: Tracker) -> dict:
-    from tracking.views import overview
-
-    return overview(list(tracker.walkers.values()), view_context(tracker))
-
-
-async def _sweep(tracker: Tracker) -> None:
+async def _sweep(engine: Engine) -> None:
     while True:
         await asyncio.sleep(SWEEP_EVERY_S)
         try:
-            tracker.sweep(now())
+            await engine.sweep()
         except Exception:  # the sweep must never stop the server
             log.exception("alert sweep failed")

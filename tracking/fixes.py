@@ -21,6 +21,11 @@ class Fix:
     client_id: str = ""
     sos: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    flags: tuple[str, ...] = field(default=(), compare=False)  # set by a decoder (no_time)
+    ts: float = field(init=False, compare=False, repr=False)  # recorded_at as epoch seconds
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ts", self.recorded_at.timestamp())
 
 
 def utc_from_epoch(seconds: float) -> datetime:
@@ -50,7 +55,10 @@ def parse_time(value: Any) -> datetime:
             raise ValueError(f"time {value!r} is neither epoch seconds nor ISO-8601") from None
         if parsed.tzinfo is None:
             raise ValueError(f"time {value!r} has no time zone; add Z or an offset like +02:00")
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:  # year 1 or 9999 with an offset
+            raise ValueError(f"time {value!r} is not a possible time") from None
     raise ValueError(f"time {value!r} is neither epoch seconds nor ISO-8601")
 
 

@@ -1,8 +1,9 @@
 """The live feed's fan-out: batched updates to every dashboard, never slowed by a slow one.
 
-`LiveHub` keeps one bounded queue per dashboard. Ingestion only marks walkers as changed
-(`walker_changed`) or posts events; a flush loop turns them into one batch of messages, each
-encoded once, and offers the batch to every queue without waiting. A queue holds batches, not
+`LiveHub` keeps one bounded queue per dashboard. The engine, after each commit, marks walkers
+as changed (`walker_changed`) or posts events; a flush loop has the feed (`tracking.feed`)
+turn them into one batch of messages, each encoded once, and offers the batch to every queue
+without waiting. A queue holds batches, not
 messages, so a burst of events (the sweep raising a thousand alerts at once) is one item, and
 only a dashboard that is `queue_size` batches behind loses its backlog and gets a fresh
 snapshot instead. Another transport (Redis pub/sub between
@@ -15,11 +16,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-import orjson
 
 log = logging.getLogger("refugee_walk.hub")
 
@@ -32,6 +30,16 @@ SNAPSHOT_MAX_AGE_S = 1.0  # dashboards (re)connecting together share one snapsho
 class Broadcaster(Protocol):
     def walker_changed(self, walker_id: str) -> None: ...
     def publish(self, message: dict[str, Any]) -> None: ...
+
+
+class FeedSource(Protocol):
+    """What the hub needs from the feed: encoded messages."""
+
+    def snapshot(self) -> bytes: ...
+    def walkers(self, ids: list[str]) -> bytes: ...
+    def overview(self) -> dict[str, Any]: ...
+    def event_message(self, event: dict[str, Any]) -> bytes: ...
+    def ping(self) -> bytes: ...
 
 
 @dataclass(eq=False)
@@ -51,10 +59,9 @@ class Client:
 
 @dataclass(eq=False)
 class LiveHub:
-    """In-process fan-out. `states(ids)` gives compact walker states; `overview()` the counts."""
+    """In-process fan-out of what `feed` encodes."""
 
-    states: Callable[[list[str]], list[dict[str, Any]]]
-    overview: Callable[[], dict[str, Any]]
+    feed: FeedSource
     batch_s: float = 0.25
     queue_size: int = 32
     clients: set[Client] = field(default_factory=set)
@@ -101,22 +108,22 @@ class LiveHub:
             try:
                 messages = self.drain()
                 if self.clients and tick % OVERVIEW_EVERY == 0:
-                    overview = self.overview()
+                    overview = self.feed.overview()
                     if overview != last_overview:
                         last_overview = overview
-                        messages.append(encode({"type": "overview", **overview}))
+                        messages.append(self.feed.event_message({"type": "overview", **overview}))
             except Exception:  # one bad view must not stop the feed for good
                 log.exception("live feed batch failed")
                 continue
             if not messages and loop.time() - last_sent >= KEEPALIVE_S:
-                messages.append(encode({"type": "ping"}))
+                messages.append(self.feed.ping())
             if messages:
                 for client in list(self.clients):
                     client.offer(messages)
                 last_sent = loop.time()
 
-    def snapshot(self, build: Callable[[], bytes], max_age_s: float = SNAPSHOT_MAX_AGE_S) -> bytes:
-        """The encoded snapshot from `build`, reused while nothing was drained since (and for
+    def snapshot(self, max_age_s: float = SNAPSHOT_MAX_AGE_S) -> bytes:
+        """The encoded snapshot from the feed, reused while nothing was drained since (and for
         at most `max_age_s`): fifty dashboards reconnecting after a restart cost one snapshot,
         not fifty (at 20,000 walkers each takes a tenth of a second of the event loop).
 
@@ -127,7 +134,7 @@ class LiveHub:
         cached = self._snapshot
         if cached is not None and cached[0] == self.generation and now - cached[1] < max_age_s:
             return cached[2]
-        data = build()
+        data = self.feed.snapshot()
         self._snapshot = (self.generation, now, data)
         return data
 
@@ -135,15 +142,11 @@ class LiveHub:
         """The pending changes as encoded messages (events first, then walker states)."""
         if self._changed or self._events:
             self.generation += 1
-        messages = [encode(e) for e in self._events]
+        messages = [self.feed.event_message(e) for e in self._events]
         self._events.clear()
         if self._changed:
             ids = sorted(self._changed)
             self._changed.clear()
             if self.clients:
-                messages.append(encode({"type": "walkers", "walkers": self.states(ids)}))
+                messages.append(self.feed.walkers(ids))
         return messages
-
-
-def encode(message: dict[str, Any]) -> bytes:
-    return orjson.dumps(message)

@@ -1,24 +1,29 @@
-"""A walker's progress and how one fix advances it. Pure: the pipeline keeps the state.
+"""How fixes advance walkers' progress, for many walkers at once. Pure: no I/O, no clock.
 
-The step for one fix, in order: match to the route (unless the fix is flagged), keep progress
-from going backwards, detect check-in points passed, track off-route time (with hysteresis),
-standing still, and recent pace.
+A round holds at most one fix per walker, each newer than that walker's last. In order:
+quality flags (poor accuracy, impossible speed), a batched windowed match per route, then for
+each fix the small fold that keeps progress from going backwards, detects check-in points
+passed, tracks off-route time (with hysteresis), standing still and the pace window.
+The whole route is searched only for fixes whose windowed match is farther than
+`back_on_route_m`: those may be off route, and the off-route distance must not depend on
+where the walker was.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
-from routes.geodesy import distance_m
+import numpy as np
+
 from routes.prepared import PreparedRoute
 from tracking.checkins import CheckIn, Passage, detect_passages
 from tracking.fixes import Fix
-from tracking.matching import Anchor, match_fix, off_route_m
-from tracking.validation import Limits, quality_flags
+from tracking.matching import Anchor, match_windows, nearest_offset, windows
+from tracking.validation import Limits, quality_flags, quick_distance_m
+from tracking.walker_state import Progress, WalkerState
 
-PACE_WINDOW = timedelta(minutes=20)
-MIN_PACE_SPAN_S = 180.0
 STILL_RADIUS_M = 50.0
 
 
@@ -28,141 +33,166 @@ class StepParams:
     max_speed_mps: float
     off_route_m: float
     back_on_route_m: float
-    off_route_after: timedelta
+    off_route_after_s: float
     limits: Limits
 
 
 @dataclass(frozen=True)
-class Progress:
-    distance_along_m: float = 0.0
-    offset_m: float | None = None
-    anchor: Anchor | None = None
-    passage: Passage | None = None
-    last_fix: Fix | None = None
-    last_good_fix: Fix | None = None
-    recent: tuple[tuple[datetime, float], ...] = ()
-    off_route: bool = False
-    off_route_since: datetime | None = None
-    still_since: datetime | None = None
-    still_at: tuple[float, float] | None = None
-    checked: frozenset[str] = frozenset()
-
-    @property
-    def pace_mps(self) -> float | None:
-        """Speed along the route over the last 20 minutes (rests included), once 3 min are known."""
-        if len(self.recent) < 2:
-            return None
-        (t0, d0), (t1, d1) = self.recent[0], self.recent[-1]
-        span = (t1 - t0).total_seconds()
-        return (d1 - d0) / span if span >= MIN_PACE_SPAN_S else None
-
-
-@dataclass(frozen=True)
 class Step:
-    progress: Progress
-    checkins: tuple[CheckIn, ...]
+    """What one fix did: how it is stored, and what it revealed."""
+
     flags: tuple[str, ...]
-    became_off_route: bool
+    distance_along_m: float | None  # stored with the fix when it was matched
+    offset_m: float | None
+    checkins: tuple[CheckIn, ...] = ()
+    became_off_route: bool = False
 
 
-def advance(progress: Progress, route: PreparedRoute | None, fix: Fix, params: StepParams) -> Step:
-    """The new progress after `fix` (which is not older than `progress.last_fix`)."""
-    flags = quality_flags(fix, progress.last_good_fix, params.limits)
-    progress = _still(replace(progress, last_fix=fix), fix)
+def step_round(items: Sequence[tuple[WalkerState, Fix]], params: StepParams) -> list[Step]:
+    """Advance each walker by its fix (one fix per walker, newer than its last)."""
+    flags = [quality_flags(f, s.progress.last_good_fix, params.limits) for s, f in items]
+    n = len(items)
+    along, window_off, offset, xs, ys = (np.full(n, np.nan) for _ in range(5))
+    for route, rows in _by_route(items, flags).items():
+        m = _match(route, [items[i] for i in rows], params)
+        along[rows], window_off[rows], offset[rows], xs[rows], ys[rows] = m
+    return [
+        _fold(state, fix, flags[i], along[i], window_off[i], offset[i], xs[i], ys[i], params)
+        for i, (state, fix) in enumerate(items)
+    ]
+
+
+def _by_route(
+    items: Sequence[tuple[WalkerState, Fix]], flags: list[tuple[str, ...]]
+) -> dict[PreparedRoute, list[int]]:
+    groups: dict[PreparedRoute, list[int]] = {}
+    for i, (state, _) in enumerate(items):
+        if state.route is not None and not flags[i]:
+            groups.setdefault(state.route, []).append(i)
+    return groups
+
+
+def _match(
+    route: PreparedRoute, items: list[tuple[WalkerState, Fix]], params: StepParams
+) -> tuple[np.ndarray, ...]:
+    """Windowed match of one route's fixes; the whole route only where they may be off it.
+
+    Returns (along, windowed offset, offset from the whole route, x, y) per fix.
+    """
+    n = len(items)
+    lons = np.fromiter((f.lon for _, f in items), float, n)
+    lats = np.fromiter((f.lat for _, f in items), float, n)
+    ts = np.fromiter((f.ts for _, f in items), float, n)
+    acc = np.fromiter(
+        (np.nan if f.accuracy_m is None else f.accuracy_m for _, f in items), float, n
+    )
+    anchors = [s.progress.anchor for s, _ in items]
+    anchor_m = np.fromiter((np.nan if a is None else a.distance_along_m for a in anchors), float, n)
+    anchor_t = np.fromiter((0.0 if a is None else a.ts for a in anchors), float, n)
+    x, y = route.projection.to_xy(lons, lats)
+    lo, hi, prefer = windows(anchor_m, ts - anchor_t, acc, params.max_speed_mps)
+    matched = match_windows(route, x, y, lo, hi, prefer)
+    offset = matched.offset_m.copy()
+    far = np.flatnonzero(offset > params.back_on_route_m)
+    if len(far):
+        offset[far] = nearest_offset(route, x[far], y[far])
+    return matched.distance_along_m, matched.offset_m, offset, x, y
+
+
+def _fold(
+    state: WalkerState,
+    fix: Fix,
+    flags: tuple[str, ...],
+    matched_m: float,
+    window_offset_m: float,
+    offset_m: float,
+    x: float,
+    y: float,
+    params: StepParams,
+) -> Step:
+    """One walker's state after one fix, given its match."""
+    p = state.progress
+    p.last_fix = fix
+    _still(p, fix)
     if flags:
-        return Step(progress, (), flags, False)
+        return Step(flags, None, None)
+    p.last_good_fix = fix
+    route = state.route
     if route is None:
-        return Step(_walked(progress, fix), (), flags, False)
-    x, y = route.to_xy(fix.lon, fix.lat)
-    match = match_fix(
-        route, x, y, fix.recorded_at, fix.accuracy_m, progress.anchor, params.max_speed_mps
-    )
-    offset = off_route_m(route, x, y)
-    along = progress.distance_along_m
-    anchor = progress.anchor
-    if match.offset_m <= params.off_route_m or anchor is None:
-        along = max(along, match.distance_along_m)
-        anchor = Anchor(along, fix.recorded_at)
-    passage = Passage(x, y, fix.recorded_at, along)
-    checkins = detect_passages(route, progress.passage, passage, params.radius_m, progress.checked)
-    was_off = progress.off_route
-    progress = _off_route(progress, offset, fix.recorded_at, params)
-    progress = replace(
-        progress,
-        distance_along_m=along,
-        offset_m=offset,
-        anchor=anchor,
-        passage=passage,
-        last_good_fix=fix,
-        recent=_recent(progress.recent, fix.recorded_at, along),
-        checked=progress.checked | {c.checkpoint_id for c in checkins},
-    )
-    return Step(progress, checkins, flags, progress.off_route and not was_off)
+        _walked(p, fix)
+        return Step((), p.distance_along_m, None)
+    along = p.distance_along_m
+    if window_offset_m <= params.off_route_m or p.anchor is None:
+        along = max(along, float(matched_m))
+        p.anchor = Anchor(along, fix.ts)
+    passage = Passage(float(x), float(y), fix.recorded_at, along)
+    checkins: tuple[CheckIn, ...] = ()
+    before = p.passage or passage
+    lo = min(before.distance_along_m, along) - params.radius_m
+    if route.checkpoints and may_pass_checkpoint(route, lo, along + params.radius_m):
+        checkins = detect_passages(route, p.passage, passage, params.radius_m, p.checked)
+        if checkins:
+            p.checked = p.checked | {c.checkpoint_id for c in checkins}
+    became_off = _off_route(p, float(offset_m), fix, params)
+    p.distance_along_m = along
+    p.offset_m = float(offset_m)
+    p.passage = passage
+    p.add_pace_sample(fix.ts, along)
+    return Step((), along, float(offset_m), checkins, became_off)
 
 
-def _walked(progress: Progress, fix: Fix) -> Progress:
+def _walked(p: Progress, fix: Fix) -> None:
     """Distance walked with no route to follow: count a move only once it exceeds the noise.
 
     GPS jitter around a standing walker would otherwise add up; moves are measured between
     anchor points at least max(20 m, accuracy) apart.
     """
-    if progress.passage is None:
-        anchor = Passage(fix.lon, fix.lat, fix.recorded_at, 0.0)
-        return replace(
-            progress, passage=anchor, last_good_fix=fix, anchor=Anchor(0.0, fix.recorded_at)
-        )
-    a = progress.passage
-    moved = distance_m(a.x, a.y, fix.lon, fix.lat)
+    if p.passage is None:
+        p.passage = Passage(fix.lon, fix.lat, fix.recorded_at, 0.0)
+        p.anchor = Anchor(0.0, fix.ts)
+        return
+    a = p.passage
+    moved = quick_distance_m(a.x, a.y, fix.lon, fix.lat)
     if moved < max(20.0, min(fix.accuracy_m or 10.0, 100.0)):
-        return replace(progress, last_good_fix=fix)
-    along = progress.distance_along_m + moved
-    return replace(
-        progress,
-        distance_along_m=along,
-        passage=Passage(fix.lon, fix.lat, fix.recorded_at, along),
-        last_good_fix=fix,
-        anchor=Anchor(along, fix.recorded_at),
-        recent=_recent(progress.recent, fix.recorded_at, along),
-    )
+        return
+    along = p.distance_along_m + moved
+    p.distance_along_m = along
+    p.passage = Passage(fix.lon, fix.lat, fix.recorded_at, along)
+    p.anchor = Anchor(along, fix.ts)
+    p.add_pace_sample(fix.ts, along)
 
 
-def _off_route(progress: Progress, offset: float, at: datetime, params: StepParams) -> Progress:
-    """Off route after `off_route_after` beyond `off_route_m`; back only within `back_on_route_m`."""
+def _off_route(p: Progress, offset: float, fix: Fix, params: StepParams) -> bool:
+    """Off route after `off_route_after_s` beyond `off_route_m`; back only within
+    `back_on_route_m`. True when the walker just became off route."""
     if offset > params.off_route_m:
-        since = progress.off_route_since or at
-        return replace(
-            progress,
-            off_route_since=since,
-            off_route=progress.off_route or at - since >= params.off_route_after,
-        )
-    if offset <= params.back_on_route_m:
-        return replace(progress, off_route_since=None, off_route=False)
-    return progress
+        if p.off_route_since is None:
+            p.off_route_since = fix.recorded_at
+        if not p.off_route and fix.ts - p.off_route_since.timestamp() >= params.off_route_after_s:
+            p.off_route = True
+            return True
+    elif offset <= params.back_on_route_m:
+        p.off_route_since = None
+        p.off_route = False
+    return False
 
 
-def _still(progress: Progress, fix: Fix) -> Progress:
-    if progress.still_at is not None:
-        moved = distance_m(progress.still_at[0], progress.still_at[1], fix.lon, fix.lat)
+def _still(p: Progress, fix: Fix) -> None:
+    if p.still_at is not None:
+        moved = quick_distance_m(p.still_at[0], p.still_at[1], fix.lon, fix.lat)
         if moved <= STILL_RADIUS_M + min(fix.accuracy_m or 0.0, 50.0):
-            return progress
-    return replace(progress, still_since=fix.recorded_at, still_at=(fix.lon, fix.lat))
+            return
+    p.still_since = fix.recorded_at
+    p.still_at = (fix.lon, fix.lat)
 
 
-def _recent(
-    recent: tuple[tuple[datetime, float], ...], at: datetime, along: float
-) -> tuple[tuple[datetime, float], ...]:
-    kept = tuple(r for r in recent if at - r[0] <= PACE_WINDOW)
-    return (*kept, (at, along))
+@lru_cache(maxsize=256)
+def checkpoint_alongs(route: PreparedRoute) -> np.ndarray:
+    return np.array([c.distance_along_m for c in route.checkpoints], dtype=float)
 
 
-def replay(
-    route: PreparedRoute | None, fixes: list[Fix], params: StepParams, start: Progress | None = None
-) -> tuple[Progress, list[CheckIn]]:
-    """Progress and check-ins from a walker's history (fixes in time order), from `start`."""
-    progress = start or Progress()
-    found: list[CheckIn] = []
-    for fix in fixes:
-        step = advance(progress, route, fix, params)
-        progress = step.progress
-        found.extend(step.checkins)
-    return progress, found
+def may_pass_checkpoint(route: PreparedRoute, lo_m: float, hi_m: float) -> bool:
+    """Is any check-in point between lo and hi metres along? (a cheap test before the exact one)"""
+    alongs = checkpoint_alongs(route)
+    i = int(np.searchsorted(alongs, lo_m, side="left"))
+    return i < len(alongs) and alongs[i] <= hi_m

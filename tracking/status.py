@@ -39,11 +39,11 @@ def walker_status(
         return "needs_help"
     if state.finished:
         return "finished"
-    last = state.progress.last_fix
-    if last is None:
+    heard = state.last_heard()
+    if heard is None or state.progress.last_fix is None:
         return "registered"
     at_point = near_checkpoint(state, radius_m)
-    if now - last.recorded_at > silent_after and not at_point:
+    if now - heard > silent_after and not at_point:
         return "silent"
     if state.progress.off_route:
         return "off_route"

@@ -1,16 +1,21 @@
-"""Which fixes are refused outright (`reject_*`: a reason or None) and which are kept but flagged.
+"""The fix filters, each called once. Pure.
 
-Refused fixes are not stored; flagged fixes are stored but do not move progress.
+`admit` runs when a fix arrives: it refuses what can never be a position of the walk (no
+coordinates, before the event day) and corrects what a phone gets wrong (a clock running
+ahead: the fix takes the time it arrived, flagged `clock_ahead`, so one wrong clock does not
+hide a walker all day). A refused fix is not stored, but the app is still answered 2xx, and
+the reason is counted and shown to organisers.
+
+`quality_flags` runs in the step: poor accuracy, or a speed no walker reaches. Flagged fixes
+are stored but do not move progress.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from routes.geodesy import distance_m
 from tracking.fixes import Fix
 
 
@@ -23,52 +28,63 @@ class Limits:
     max_speed_kmh: float
 
 
-def reject_coordinates(fix: Fix, limits: Limits) -> str | None:
+@dataclass(frozen=True)
+class Refusal:
+    """Why a fix (or a request item) is not stored: a code for counting, a sentence for people."""
+
+    code: str
+    message: str
+    client_id: str = ""
+
+
+@dataclass(frozen=True)
+class Admitted:
+    fix: Fix
+    flags: tuple[str, ...] = ()
+
+
+def admit(fix: Fix, limits: Limits) -> Admitted | Refusal:
+    """The fix as it will be stored (with intake flags), or why it is refused."""
     if not (math.isfinite(fix.lat) and -90 <= fix.lat <= 90):
-        return f"latitude {fix.lat} is outside -90..90"
+        return Refusal("bad_coordinates", f"latitude {fix.lat} is outside -90..90", fix.client_id)
     if not (math.isfinite(fix.lon) and -180 <= fix.lon <= 180):
-        return f"longitude {fix.lon} is outside -180..180"
-    return None
-
-
-def reject_future(fix: Fix, limits: Limits) -> str | None:
-    ahead = (fix.recorded_at - limits.now).total_seconds()
+        return Refusal(
+            "bad_coordinates", f"longitude {fix.lon} is outside -180..180", fix.client_id
+        )
+    ahead = fix.ts - limits.now.timestamp()
     if ahead > limits.future_tolerance_s:
-        return f"recorded_at is {ahead / 60:.0f} minutes in the future; check the phone's clock"
-    return None
-
-
-def reject_before_event(fix: Fix, limits: Limits) -> str | None:
+        raw = {**fix.raw, "phone_time": fix.recorded_at.isoformat()}
+        return Admitted(replace(fix, recorded_at=limits.now, raw=raw), ("clock_ahead",))
     if fix.recorded_at < limits.not_before:
-        return f"recorded_at {fix.recorded_at.isoformat()} is before the event day"
-    return None
+        return Refusal(
+            "before_event",
+            f"recorded_at {fix.recorded_at.isoformat()} is before the event day",
+            fix.client_id,
+        )
+    return Admitted(fix)
 
 
-REJECTIONS: tuple[Callable[[Fix, Limits], str | None], ...] = (
-    reject_coordinates,
-    reject_future,
-    reject_before_event,
-)
+EARTH_RADIUS_M = 6_371_008.8
 
 
-def rejection(fix: Fix, limits: Limits) -> str | None:
-    """The first reason to refuse `fix`, or None when it may be stored."""
-    for reject in REJECTIONS:
-        reason = reject(fix, limits)
-        if reason:
-            return reason
-    return None
+def quick_distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Equirectangular distance: within 0.1 % of the geodesic over a few km, 50x faster."""
+    k = math.cos(math.radians((lat1 + lat2) / 2))
+    dx = math.radians(lon2 - lon1) * k
+    dy = math.radians(lat2 - lat1)
+    return EARTH_RADIUS_M * math.hypot(dx, dy)
 
 
 def quality_flags(fix: Fix, previous: Fix | None, limits: Limits) -> tuple[str, ...]:
     """Why a stored fix must not move progress: poor accuracy, or a speed no walker reaches."""
-    flags = []
+    flags: tuple[str, ...] = ()
     if fix.accuracy_m is not None and fix.accuracy_m > limits.max_accuracy_m:
-        flags.append("poor_accuracy")
+        flags = ("poor_accuracy",)
     if previous is not None:
-        dt = (fix.recorded_at - previous.recorded_at).total_seconds()
-        moved = distance_m(previous.lon, previous.lat, fix.lon, fix.lat)
-        slack = (fix.accuracy_m or 10.0) + (previous.accuracy_m or 10.0)
-        if dt > 0 and (moved - slack) / dt * 3.6 > limits.max_speed_kmh:
-            flags.append("impossible_speed")
-    return tuple(flags)
+        dt = fix.ts - previous.ts
+        if dt > 0:
+            moved = quick_distance_m(previous.lon, previous.lat, fix.lon, fix.lat)
+            slack = (fix.accuracy_m or 10.0) + (previous.accuracy_m or 10.0)
+            if (moved - slack) / dt * 3.6 > limits.max_speed_kmh:
+                flags = (*flags, "impossible_speed")
+    return flags

@@ -107,10 +107,28 @@ def walker_view(state: WalkerState, ctx: ViewContext, private: bool = True) -> d
         "eta_finish_at": _iso(prediction.finish_at),
         "battery_pct": last.battery_pct if last else None,
         "open_alerts": sorted(state.open_alerts),
+        "device": device_view(state),
     }
     if private:
         view["phone"] = state.record.phone
     return view
+
+
+def device_view(state: WalkerState) -> dict[str, Any]:
+    """What the phone told us besides positions, and what we refused of it (and why)."""
+    h = state.health
+    refusal = h.last_refusal
+    return {
+        "app": h.app or None,
+        "last_seen": _iso(state.last_heard()),
+        "battery_pct": h.battery_pct,
+        "charging": h.charging,
+        "last_refusal": {"code": refusal[0], "reason": refusal[1], "at": refusal[2].isoformat()}
+        if refusal
+        else None,
+        "refusals": dict(h.refusals),
+        "flagged": dict(h.flagged),
+    }
 
 
 def compact_view(state: WalkerState, ctx: ViewContext) -> dict[str, Any]:

@@ -29,22 +29,29 @@ def test_register_returns_a_secret_link_and_requires_the_organiser(server):
     assert len(made["token"]) >= 30 and made["url"].endswith("/w/" + made["token"])
 
 
-def test_csv_import_reports_each_row(server):
-    csv_text = (
-        "name;route;bib;team\n"
-        "Ann Peeters;40km;1;A\n"
-        "Bert;20 km;2;B\n"
-        ";40km;3;C\n"
-        "Carla;12km;4;C\n"
-        "Dirk;40km;1;D\n"
-    )
+def test_csv_import_is_all_or_nothing_and_names_the_bad_row(server):
+    rows = ["name;route;bib;team", "Ann Peeters;40km;1;A", "Bert;20 km;2;B", ";40km;3;C"]
+    bad_rows = {
+        "Carla;12km;4;C": "line 5, column route: unknown route '12km'",
+        "Dirk;40km;1;D": "line 5, column bib: bib 1 is already registered",
+        f"{'x' * 201};40km;5;E": "line 5, column name",
+        "Eva;40km;" + "9" * 41 + ";E": "line 5, column bib",
+    }
     with server.client() as c:
-        r = c.post("/api/walkers/import", content=csv_text.encode(), headers=server.organiser)
+        for bad, words in bad_rows.items():
+            text = "\n".join([*rows, bad]) + "\n"
+            r = c.post("/api/walkers/import", content=text.encode(), headers=server.organiser)
+            assert r.status_code == 422 and words in r.json()["detail"], r.text
+            assert c.get("/api/walkers", headers=server.organiser).json() == []  # none created
+        text = "\n".join(rows) + "\n"
+        r = c.post("/api/walkers/import", content=text.encode(), headers=server.organiser)
         assert r.status_code == 200, r.text
         body = r.json()
-        assert body["created"] == 2 and body["skipped"] == 3
-        reasons = {row["line"]: row.get("reason", "") for row in body["rows"]}
-        assert "no name" in reasons[4] and "unknown route" in reasons[5] and "bib 1" in reasons[6]
+        assert body["created"] == 2 and body["skipped"] == 1
+        assert [row["result"] for row in body["rows"]] == ["created", "created", "skipped"]
+        assert all(len(row["token"]) >= 30 for row in body["rows"][:2])
+        r = c.post("/api/walkers/import", content=b"name\nAnn\n", headers=server.organiser)
+        assert r.status_code == 400 and "route" in r.json()["detail"]  # a single column
         r = c.post("/api/walkers/import", content=b"foo,bar\n1,2\n", headers=server.organiser)
         assert r.status_code == 400 and "header" in r.json()["detail"]
         r = c.post(

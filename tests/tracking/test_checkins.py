@@ -15,9 +15,11 @@ from routes.gpx_model import GpxDocument, GpxPart, GpxPoint, GpxWaypoint
 from routes.prepared import PreparedRoute, prepare_route
 from tracking.checkins import CheckIn, Passage, TooFar, detect_passages, manual_checkin
 from tracking.fixes import Fix
-from tracking.progress import Progress, StepParams, advance
+from tracking.progress import StepParams, step_round
 from tracking.simulation import Noise
+from tracking.storage.base import WalkerRecord
 from tracking.validation import Limits
+from tracking.walker_state import WalkerState
 
 PLANE = LocalProjection.around(4.40, 51.20)
 T0 = datetime(2023, 10, 8, 8, 0, tzinfo=UTC)
@@ -28,7 +30,7 @@ PARAMS = StepParams(
     max_speed_mps=15 / 3.6,
     off_route_m=100.0,
     back_on_route_m=60.0,
-    off_route_after=timedelta(minutes=3),
+    off_route_after_s=180.0,
     limits=Limits(
         now=T0 + timedelta(days=2),
         not_before=T0 - timedelta(hours=8),
@@ -62,10 +64,9 @@ def passage(route: PreparedRoute, x: float, y: float, seconds: float, along: flo
 
 
 def walk(route: PreparedRoute, fixes: list[Fix]) -> list[CheckIn]:
-    progress, found = Progress(), []
+    state, found = WalkerState(WalkerRecord("w", "t", "Walker", "test"), route), []
     for fix in fixes:
-        step = advance(progress, route, fix, PARAMS)
-        progress = step.progress
+        (step,) = step_round([(state, fix)], PARAMS)
         found += step.checkins
     return found
 

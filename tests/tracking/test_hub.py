@@ -16,28 +16,37 @@ BATCH_S = 0.02
 
 
 class Views:
-    """Fake read side: records which walkers it was asked for."""
+    """Fake feed: records which walkers it was asked for; `snapshots` are what it builds."""
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
         self.counts = {"walkers": 0}
         self.fail_next = False
+        self.snapshots: list[bytes] = []
 
-    def states(self, ids: list[str]) -> list[dict[str, Any]]:
+    def walkers(self, ids: list[str]) -> bytes:
         if self.fail_next:
             self.fail_next = False
             raise RuntimeError("a broken view")
         self.calls.append(list(ids))
-        return [{"id": i} for i in ids]
+        return orjson.dumps({"type": "walkers", "walkers": [{"id": i} for i in ids]})
 
     def overview(self) -> dict[str, Any]:
         return dict(self.counts)
 
+    def snapshot(self) -> bytes:
+        self.snapshots.append(f"snapshot {len(self.snapshots) + 1}".encode())
+        return self.snapshots[-1]
+
+    def event_message(self, event: dict[str, Any]) -> bytes:
+        return orjson.dumps(event)
+
+    def ping(self) -> bytes:
+        return orjson.dumps({"type": "ping"})
+
 
 def make_hub(views: Views, queue_size: int = 32) -> LiveHub:
-    return LiveHub(
-        states=views.states, overview=views.overview, batch_s=BATCH_S, queue_size=queue_size
-    )
+    return LiveHub(views, batch_s=BATCH_S, queue_size=queue_size)
 
 
 def run(test: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -253,30 +262,26 @@ def test_stop_ends_the_flush_loop() -> None:
 
 
 def test_dashboards_connecting_together_share_one_snapshot() -> None:
-    hub = make_hub(Views())
+    views = Views()
+    hub = make_hub(views)
     hub.connect()
-    builds: list[int] = []
-
-    def build() -> bytes:
-        builds.append(1)
-        return f"snapshot {len(builds)}".encode()
-
-    assert hub.snapshot(build) == b"snapshot 1"
-    assert hub.snapshot(build) == b"snapshot 1"  # nothing drained since: reused
+    assert hub.snapshot() == b"snapshot 1"
+    assert hub.snapshot() == b"snapshot 1"  # nothing drained since: reused
     hub.walker_changed("w1")
-    assert hub.snapshot(build) == b"snapshot 1"  # pending changes go to every dashboard anyway
+    assert hub.snapshot() == b"snapshot 1"  # pending changes go to every dashboard anyway
     hub.drain()
-    assert hub.snapshot(build) == b"snapshot 2"  # drained changes end the reuse
-    assert hub.snapshot(build, max_age_s=0.0) == b"snapshot 3"  # and so does age
-    assert len(builds) == 3
+    assert hub.snapshot() == b"snapshot 2"  # drained changes end the reuse
+    assert hub.snapshot(max_age_s=0.0) == b"snapshot 3"  # and so does age
+    assert len(views.snapshots) == 3
 
 
 def test_changes_drained_while_nobody_watched_are_in_the_next_snapshot() -> None:
-    hub = make_hub(Views())
+    views = Views()
+    hub = make_hub(views)
     first = hub.connect()
-    assert hub.snapshot(lambda: b"old") == b"old"
+    assert hub.snapshot() == b"snapshot 1"
     hub.disconnect(first)
     hub.walker_changed("w1")
     assert hub.drain() == []  # nobody to tell...
     hub.connect()
-    assert hub.snapshot(lambda: b"new") == b"new"  # ...so the next dashboard must not get "old"
+    assert hub.snapshot() == b"snapshot 2"  # ...so the next dashboard must not get the old one

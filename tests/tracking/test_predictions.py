@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,9 +19,8 @@ from tracking.predictions import (
     pace_for,
     route_median_pace,
 )
-from tracking.progress import Progress
 from tracking.storage.base import WalkerRecord
-from tracking.walker_state import WalkerState
+from tracking.walker_state import Progress, WalkerState
 
 NOW = datetime(2023, 10, 8, 12, 0, tzinfo=UTC)
 DEFAULT = 1.25
@@ -50,9 +50,11 @@ def walker(
         lon, lat = route.point_at(along)
         x, y = route.to_xy(lon, lat)
         fix = Fix(NOW, lat, lon, "web")
-        recent: tuple[tuple[datetime, float], ...] = ()
+        recent: deque[tuple[float, float]] = deque()
         if pace_mps is not None:
-            recent = ((NOW - timedelta(minutes=10), along - pace_mps * 600), (NOW, along))
+            recent = deque(
+                [(NOW.timestamp() - 600, along - pace_mps * 600), (NOW.timestamp(), along)]
+            )
         state.progress = Progress(
             distance_along_m=along, passage=Passage(x, y, NOW, along), last_fix=fix, recent=recent
         )

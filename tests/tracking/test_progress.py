@@ -1,4 +1,4 @@
-"""How fixes advance a walker's progress: the pure step, walked fix by fix.
+"""How fixes advance walkers' progress: the batched step, walked fix by fix and many at once.
 
 Routes are drawn in metres on a local plane around Antwerp (x east, y north).
 """
@@ -17,9 +17,11 @@ from routes.geodesy import LocalProjection
 from routes.gpx_model import GpxDocument, GpxPart, GpxPoint, GpxWaypoint
 from routes.prepared import PreparedRoute, prepare_route
 from tracking.fixes import Fix
-from tracking.progress import Progress, Step, StepParams, advance, replay
+from tracking.progress import Step, StepParams, step_round
 from tracking.simulation import Noise
+from tracking.storage.base import WalkerRecord
 from tracking.validation import Limits
+from tracking.walker_state import Progress, WalkerState
 
 PLANE = LocalProjection.around(4.40, 51.20)
 T0 = datetime(2023, 10, 8, 8, 0, tzinfo=UTC)
@@ -28,7 +30,7 @@ PARAMS = StepParams(
     max_speed_mps=15 / 3.6,
     off_route_m=100.0,
     back_on_route_m=60.0,
-    off_route_after=timedelta(minutes=3),
+    off_route_after_s=180.0,
     limits=Limits(
         now=T0 + timedelta(days=2),
         not_before=T0 - timedelta(hours=8),
@@ -78,15 +80,21 @@ def on_route(
 
 @dataclass
 class Walk:
-    """Fixes fed one by one to `advance`, keeping every step."""
+    """Fixes fed one by one to `step_round`, keeping every step."""
 
     route: PreparedRoute | None
-    progress: Progress = field(default_factory=Progress)
+    state: WalkerState = field(init=False)
     steps: list[Step] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.state = WalkerState(WalkerRecord("w", "t", "Walker", "test"), self.route)
+
+    @property
+    def progress(self) -> Progress:
+        return self.state.progress
+
     def feed(self, fix: Fix) -> Step:
-        step = advance(self.progress, self.route, fix, PARAMS)
-        self.progress = step.progress
+        (step,) = step_round([(self.state, fix)], PARAMS)
         self.steps.append(step)
         return step
 
@@ -214,16 +222,25 @@ def test_pace_over_the_last_twenty_minutes(straight):
     assert walk.progress.pace_mps == pytest.approx(1.3, abs=0.05)
 
 
-def test_replay_gives_the_same_progress_as_the_live_steps(lollipop):
-    fixes = [
-        on_route(lollipop, min(k * 13.0, 4400), k * 10, side_m=(k % 5) - 2) for k in range(0, 300)
-    ]
-    walk = Walk(lollipop)
-    for fix in fixes:
-        walk.feed(fix)
-    progress, found = replay(lollipop, fixes, PARAMS)
-    assert progress == walk.progress
-    assert found == [c for s in walk.steps for c in s.checkins]
+def test_many_walkers_in_one_round_end_where_each_alone_would(lollipop, square):
+    """Batching across walkers changes nothing: each walker's window is its own."""
+    routes = [lollipop, square, lollipop]
+    paces = [13.0, 11.0, 15.0]
+    alone = [Walk(r) for r in routes]
+    together = [Walk(r) for r in routes]
+    for k in range(0, 300):
+        fixes = [
+            on_route(r, min(k * p, r.length_m), k * 10, side_m=(k % 5) - 2)
+            for r, p in zip(routes, paces, strict=True)
+        ]
+        for walk, fix in zip(alone, fixes, strict=True):
+            walk.feed(fix)
+        steps = step_round([(w.state, f) for w, f in zip(together, fixes, strict=True)], PARAMS)
+        for walk, step in zip(together, steps, strict=True):
+            walk.steps.append(step)
+    for a, b in zip(alone, together, strict=True):
+        assert a.along == b.along and a.progress.offset_m == b.progress.offset_m
+        assert [s.checkins for s in a.steps] == [s.checkins for s in b.steps]
 
 
 def test_without_a_route_a_straight_walk_is_measured():

@@ -17,6 +17,7 @@ import pytest
 from tracking.fixes import parse_time, to_float
 from tracking.protocols import ProtocolError
 from tracking.protocols.osmand import KNOTS_TO_MPS, decode_json, decode_params
+from tracking.protocols.owntracks import decode as decode_owntracks
 from tracking.protocols.owntracks import decode_location
 from tracking.protocols.walker_api import MAX_FIXES_PER_BATCH, batch_items, decode_fix
 
@@ -163,13 +164,17 @@ def test_form_body_is_read_like_a_query():
     assert decoded.token == TOKEN and decoded.fixes[0].battery_pct == 50.0
 
 
+@pytest.mark.parametrize("line", [f"?timestamp={EPOCH_S}&lat=51.2&lon=4.4", "?id=&lat=1"])
+def test_a_request_without_a_device_id_is_a_protocol_error(line):
+    with pytest.raises(ProtocolError, match="missing id"):
+        decode_params(query(line))
+
+
 @pytest.mark.parametrize(
     "line, words",
     [
-        (f"?timestamp={EPOCH_S}&lat=51.2&lon=4.4", "missing id"),
-        (f"?id=&timestamp={EPOCH_S}&lat=51.2&lon=4.4", "missing id"),
         (f"?id={TOKEN}&lat=51.2&lon=4.4", "missing timestamp"),
-        (f"?id={TOKEN}&timestamp={EPOCH_S}&lat=51.2", "missing lat and lon"),
+        (f"?id={TOKEN}&timestamp={EPOCH_S}&lat=51.2", "both lat and lon"),
         (f"?id={TOKEN}&timestamp={EPOCH_S}&location=51.2", "lat,lon"),
         (f"?id={TOKEN}&timestamp={EPOCH_S}&lat=north&lon=4.4", "lat 'north' is not a number"),
         (f"?id={TOKEN}&timestamp={EPOCH_S}&lat=51.2&lon=4.4&speed=fast", "speed"),
@@ -177,9 +182,33 @@ def test_form_body_is_read_like_a_query():
         (f"?id={TOKEN}&timestamp=1e30&lat=51.2&lon=4.4", "epoch time"),
     ],
 )
-def test_malformed_parameters_are_a_protocol_error(line, words):
-    with pytest.raises(ProtocolError, match=words):
-        decode_params(query(line))
+def test_malformed_parameters_of_a_known_device_are_refused_with_the_reason(line, words):
+    """Refused, not an error: the app is acknowledged and the organisers see the reason."""
+    decoded = decode_params(query(line))
+    assert decoded.token == TOKEN and decoded.fixes == ()
+    (refusal,) = decoded.refusals
+    assert refusal.code == "unreadable" and words in refusal.message
+
+
+def test_a_heartbeat_without_position_says_the_phone_is_alive():
+    # Traccar Client 10.x heartbeat: id, timestamp, batt and charge, no lat/lon.
+    decoded = decode_params(query(f"?id={TOKEN}&timestamp={EPOCH_S}&batt=42&charge=true"))
+    assert decoded.fixes == () and decoded.refusals == ()
+    assert decoded.alive is not None and decoded.alive.at == WHEN
+    assert (decoded.alive.battery_pct, decoded.alive.charging) == (42.0, True)
+
+
+def test_a_missing_time_is_the_time_of_arrival_flagged():
+    decoded = decode_params(query(f"?id={TOKEN}&lat=51.2&lon=4.4"), received_at=WHEN)
+    (fix,) = decoded.fixes
+    assert fix.recorded_at == WHEN and fix.flags == ("no_time",)
+
+
+def test_accuracy_zero_means_unknown():
+    (fix,) = decode_params(
+        query(f"?id={TOKEN}&timestamp={EPOCH_S}&lat=51.2&lon=4.4&accuracy=0.0")
+    ).fixes
+    assert fix.accuracy_m is None
 
 
 # --- Traccar Client: the JSON body of current versions -----------------------------------------
@@ -258,21 +287,40 @@ def test_traccar_json_heartbeat_without_optional_parts():
 
 
 @pytest.mark.parametrize(
+    "body, words", [([], "must be an object"), ({"location": {}}, "missing device_id")]
+)
+def test_traccar_json_without_a_device_is_a_protocol_error(body, words):
+    with pytest.raises(ProtocolError, match=words):
+        decode_json(body)
+
+
+@pytest.mark.parametrize(
     "body, words",
     [
-        ([], "must be an object"),
-        ({"location": traccar_json()["location"]}, "missing device_id"),
-        ({"device_id": TOKEN}, "missing location.coords"),
-        ({"device_id": TOKEN, "location": [traccar_json()["location"]]}, "location.coords"),
+        ({"device_id": TOKEN}, "missing location"),
         (traccar_json(coords={"latitude": 51.2}), "longitude"),
         (traccar_json(timestamp=""), "timestamp"),
         (traccar_json(timestamp="2023-10-08T09:15:30"), "time zone"),
         (traccar_json(coords={"latitude": "x", "longitude": 4.4}), "latitude 'x' is not"),
     ],
 )
-def test_traccar_json_malformed_is_a_protocol_error(body, words):
-    with pytest.raises(ProtocolError, match=words):
-        decode_json(body)
+def test_traccar_json_malformed_location_is_refused_with_the_reason(body, words):
+    decoded = decode_json(body)
+    assert decoded.token == TOKEN and decoded.fixes == ()
+    assert words in decoded.refusals[0].message
+
+
+def test_traccar_json_sos_as_location_alarm_and_charging():
+    # Traccar Client 9.x merges the extras into location: the SOS is location.alarm.
+    decoded = decode_json(traccar_json(alarm="sos", battery={"level": 0.1, "is_charging": True}))
+    assert decoded.fixes[0].sos and decoded.alive is not None and decoded.alive.charging
+
+
+def test_traccar_json_a_batch_of_locations():
+    one = traccar_json()["location"]
+    two = {**one, "timestamp": "2023-10-08T09:16:30Z"}
+    decoded = decode_json({"device_id": TOKEN, "location": [one, two]})
+    assert [f.recorded_at.minute for f in decoded.fixes] == [15, 16]
 
 
 # --- OwnTracks (HTTP mode) ------------------------------------------------------------------
@@ -322,7 +370,6 @@ def test_owntracks_unknown_velocity_and_course():
     "message",
     [
         {"_type": "lwt", "tst": EPOCH_S},
-        {"_type": "transition", "event": "enter", "lat": 51.2, "lon": 4.4, "tst": EPOCH_S},
         {"_type": "waypoints", "waypoints": []},
         {"_type": "cmd", "action": "reportLocation"},
         {"lat": 51.2, "lon": 4.4, "tst": EPOCH_S},
@@ -344,9 +391,21 @@ def test_owntracks_other_messages_carry_no_fix(message):
         ({"tst": "soon"}, "neither epoch"),
     ],
 )
-def test_owntracks_malformed_location_is_a_protocol_error(fields, words):
-    with pytest.raises(ProtocolError, match=words):
+def test_owntracks_malformed_location_is_refused_with_the_reason(fields, words):
+    with pytest.raises(ValueError, match=words):
         decode_location(owntracks(**fields))
+
+
+def test_owntracks_transition_carries_a_fix_and_encrypted_is_refused_with_the_fix_to_make():
+    enter = {"_type": "transition", "event": "enter", "lat": 51.2, "lon": 4.4, "tst": EPOCH_S}
+    assert decode_owntracks(enter, TOKEN).fixes[0].recorded_at == WHEN
+    refused = decode_owntracks({"_type": "encrypted", "data": "abc"}, TOKEN).refusals
+    assert refused[0].code == "encrypted" and "Encryption key" in refused[0].message
+
+
+def test_owntracks_charging_from_the_battery_status():
+    assert decode_owntracks(owntracks(bs=2), TOKEN).alive.charging is True
+    assert decode_owntracks(owntracks(bs=1), TOKEN).alive.charging is False
 
 
 # --- the walker page ----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,16 +11,14 @@ import pytest
 from routes.bundled import event_path
 from routes.event import Event, load_event
 from routes.prepared import PreparedRoute
+from tests.tracking.engine_support import Recorder, engine_on, fixes
 from tracking.alerts import ALERT_KINDS, AlertRules, alert_checks
 from tracking.checkins import CheckIn, Passage
 from tracking.fixes import Fix
-from tracking.pipeline import Tracker
-from tracking.progress import Progress
 from tracking.settings import Settings
 from tracking.status import STATUSES, near_checkpoint, walker_status
 from tracking.storage.base import WalkerRecord
-from tracking.storage.sqlite import SqliteStorage
-from tracking.walker_state import WalkerState
+from tracking.walker_state import Progress, WalkerState
 
 SILENT = timedelta(minutes=15)
 RULES = AlertRules(silent_after=SILENT, stationary_after=timedelta(minutes=20), radius_m=75.0)
@@ -250,29 +249,8 @@ def test_rules_come_from_the_settings() -> None:
     }
 
 
-# --- the pipeline raising and resolving alerts ----------------------------------------------------
-class Recorder:
-    def __init__(self) -> None:
-        self.changed: list[str] = []
-        self.messages: list[dict] = []
-
-    def walker_changed(self, walker_id: str) -> None:
-        self.changed.append(walker_id)
-
-    def publish(self, message: dict) -> None:
-        self.messages.append(message)
-
-
-@pytest.fixture
-def tracker(tmp_path: Path, event: Event) -> Tracker:
-    t = Tracker(
-        Settings(db_path=tmp_path / "t.sqlite3"),
-        event,
-        SqliteStorage(tmp_path / "t.sqlite3"),
-        Recorder(),
-    )
-    t.add_walker(WalkerRecord("w1", "tok1", "Amina <b>", "40km", bib="7"))
-    return t
+# --- the engine raising and resolving alerts ---------------------------------------------------
+WALKER = WalkerRecord("w1", "tok1", "Amina <b>", "40km", bib="7")
 
 
 def fix_at(route: PreparedRoute, along: float, at: datetime, **kw: object) -> Fix:
@@ -280,88 +258,104 @@ def fix_at(route: PreparedRoute, along: float, at: datetime, **kw: object) -> Fi
     return Fix(at, lat, lon, "web", accuracy_m=5.0, client_id=f"{at.timestamp()}", **kw)  # type: ignore[arg-type]
 
 
-def alerts_of(t: Tracker, kind: str) -> list:
-    return [a for a in t.store.alerts() if a.kind == kind]
+def alerts_of(engine, kind: str) -> list:
+    return [a for a in engine.alerts() if a.kind == kind]
 
 
 def test_an_sos_fix_raises_one_alert_and_flags_the_walker(
-    tracker: Tracker, route: PreparedRoute
+    tmp_path: Path, event: Event, route: PreparedRoute
 ) -> None:
-    state = tracker.walkers["w1"]
-    now = datetime.now(UTC)
-    tracker.ingest(state, [fix_at(route, 3000, now - timedelta(seconds=20), sos=True)], now)
-    tracker.ingest(state, [fix_at(route, 3010, now - timedelta(seconds=10), sos=True)], now)
-    assert len(alerts_of(tracker, "sos")) == 1  # one open alert per walker and kind
-    hub = tracker.hub
-    assert isinstance(hub, Recorder)
-    sent = [m for m in hub.messages if m["type"] == "alert"]
-    assert sent[0]["kind"] == "sos" and sent[0]["walker_name"] == "Amina <b>"
-    assert walker_status(state, now, 75, SILENT) == "needs_help"
+    async def body() -> None:
+        async with engine_on(tmp_path, event, [WALKER]) as engine:
+            hub = engine.hub
+            assert isinstance(hub, Recorder)
+            state = engine.walkers["w1"]
+            now = datetime.now(UTC)
+            await engine.ingest(
+                state, fixes(fix_at(route, 3000, now - timedelta(seconds=20), sos=True))
+            )
+            await engine.ingest(
+                state, fixes(fix_at(route, 3010, now - timedelta(seconds=10), sos=True))
+            )
+            assert len(alerts_of(engine, "sos")) == 1  # one open alert per walker and kind
+            sent = [m for m in hub.messages if m["type"] == "alert"]
+            assert sent[0]["kind"] == "sos" and sent[0]["walker_name"] == "Amina <b>"
+            assert walker_status(state, now, 75, SILENT) == "needs_help"
 
-    alert_id = state.open_alerts["sos"]
-    tracker.set_alert_state(alert_id, "acknowledged", now)
-    assert walker_status(state, now, 75, SILENT) == "needs_help"  # someone is on it; still flagged
-    tracker.set_alert_state(alert_id, "resolved", now)
-    assert walker_status(state, now, 75, SILENT) == "walking"
-    assert [a.state for a in alerts_of(tracker, "sos")] == ["resolved"]
+            alert_id = state.open_alerts["sos"]
+            await engine.set_alert_state(alert_id, "acknowledged")
+            assert walker_status(state, now, 75, SILENT) == "needs_help"  # still flagged
+            await engine.set_alert_state(alert_id, "resolved")
+            assert walker_status(state, now, 75, SILENT) == "walking"
+            assert [a.state for a in alerts_of(engine, "sos")] == ["resolved"]
+            # a late acknowledgement does not reopen it
+            await engine.set_alert_state(alert_id, "acknowledged")
+            assert [a.state for a in alerts_of(engine, "sos")] == ["resolved"]
+            assert "sos" not in state.open_alerts
+
+    asyncio.run(body())
 
 
-def test_a_resolved_alert_is_not_reopened_by_a_late_acknowledgement(
-    tracker: Tracker, route: PreparedRoute
+def test_low_battery_raises_below_the_threshold_only_and_clears_when_charging(
+    tmp_path: Path, event: Event, route: PreparedRoute
 ) -> None:
-    state = tracker.walkers["w1"]
-    now = datetime.now(UTC)
-    tracker.ingest(state, [fix_at(route, 3000, now, sos=True)], now)
-    alert_id = state.open_alerts["sos"]
-    tracker.set_alert_state(alert_id, "resolved", now)
-    tracker.set_alert_state(alert_id, "acknowledged", now + timedelta(seconds=1))
-    assert [a.state for a in alerts_of(tracker, "sos")] == ["resolved"]
-    assert "sos" not in state.open_alerts
+    async def body() -> None:
+        async with engine_on(tmp_path, event, [WALKER]) as engine:
+            state = engine.walkers["w1"]
+            now = datetime.now(UTC)
+            threshold = engine.settings.low_battery_pct
+            await engine.ingest(
+                state,
+                fixes(fix_at(route, 3000, now - timedelta(seconds=30), battery_pct=threshold)),
+            )
+            assert alerts_of(engine, "battery") == []
+            await engine.ingest(state, fixes(fix_at(route, 3030, now, battery_pct=threshold - 1)))
+            [alert] = alerts_of(engine, "battery")
+            assert alert.message == f"battery at {threshold - 1:.0f} %"
+            await engine.ingest(
+                state,
+                fixes(
+                    fix_at(route, 3040, now + timedelta(seconds=5)),
+                    battery=threshold - 2,
+                    charging=True,
+                ),
+            )
+            assert [a.state for a in alerts_of(engine, "battery")] == ["resolved"]
 
-
-def test_low_battery_raises_below_the_threshold_only(
-    tracker: Tracker, route: PreparedRoute
-) -> None:
-    state = tracker.walkers["w1"]
-    now = datetime.now(UTC)
-    threshold = tracker.settings.low_battery_pct
-    tracker.ingest(
-        state, [fix_at(route, 3000, now - timedelta(seconds=30), battery_pct=threshold)], now
-    )
-    assert alerts_of(tracker, "battery") == []
-    tracker.ingest(state, [fix_at(route, 3030, now, battery_pct=threshold - 1)], now)
-    [alert] = alerts_of(tracker, "battery")
-    assert alert.message == f"battery at {threshold - 1:.0f} %"
+    asyncio.run(body())
 
 
 def test_the_sweep_raises_silent_and_a_new_fix_resolves_it(
-    tracker: Tracker, route: PreparedRoute
+    tmp_path: Path, event: Event, route: PreparedRoute
 ) -> None:
-    state = tracker.walkers["w1"]
-    now = datetime.now(UTC)
-    tracker.ingest(state, [fix_at(route, between_points(route), now - timedelta(minutes=40))], now)
-    tracker.sweep(now)
-    assert [a.state for a in alerts_of(tracker, "silent")] == ["open"]
-    tracker.sweep(now + timedelta(minutes=1))
-    assert len(alerts_of(tracker, "silent")) == 1  # not raised twice
-    tracker.ingest(state, [fix_at(route, between_points(route) + 50, now)], now)
-    assert [a.state for a in alerts_of(tracker, "silent")] == ["resolved"]
-    assert "silent" not in state.open_alerts
+    async def body() -> None:
+        now = datetime.now(UTC)
+        clock = [now]
+        async with engine_on(tmp_path, event, [WALKER], clock=lambda: clock[0]) as engine:
+            state = engine.walkers["w1"]
+            await engine.ingest(
+                state, fixes(fix_at(route, between_points(route), now - timedelta(minutes=40)))
+            )
+            await engine.sweep()
+            assert [a.state for a in alerts_of(engine, "silent")] == ["open"]
+            clock[0] = now + timedelta(minutes=1)
+            await engine.sweep()
+            assert len(alerts_of(engine, "silent")) == 1  # not raised twice
+            await engine.ingest(state, fixes(fix_at(route, between_points(route) + 50, now)))
+            assert [a.state for a in alerts_of(engine, "silent")] == ["resolved"]
+            assert "silent" not in state.open_alerts
+
+    asyncio.run(body())
 
 
-def test_open_alerts_survive_a_restart(
-    tracker: Tracker, route: PreparedRoute, event: Event
-) -> None:
-    state = tracker.walkers["w1"]
-    now = datetime.now(UTC)
-    tracker.ingest(state, [fix_at(route, 3000, now, sos=True)], now)
-    tracker.store.close()
-    path = tracker.settings.db_path
-    again = Tracker(tracker.settings, event, SqliteStorage(path), Recorder())
-    again.load()
-    assert set(again.walkers["w1"].open_alerts) == {"sos"}
-    assert walker_status(again.walkers["w1"], now, 75, SILENT) == "needs_help"
+def test_open_alerts_survive_a_restart(tmp_path: Path, event: Event, route: PreparedRoute) -> None:
+    async def body() -> None:
+        now = datetime.now(UTC)
+        async with engine_on(tmp_path, event, [WALKER]) as engine:
+            await engine.ingest(engine.walkers["w1"], fixes(fix_at(route, 3000, now, sos=True)))
+        async with engine_on(tmp_path, event, []) as again:
+            assert set(again.walkers["w1"].open_alerts) == {"sos"}
+            assert walker_status(again.walkers["w1"], now, 75, SILENT) == "needs_help"
+            assert await again.set_alert_state(999, "acknowledged") is None
 
-
-def test_an_unknown_alert_is_none(tracker: Tracker) -> None:
-    assert tracker.set_alert_state(999, "acknowledged", datetime.now(UTC)) is None
+    asyncio.run(body())

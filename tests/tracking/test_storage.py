@@ -1,4 +1,5 @@
-"""The SQLite store on real files: de-duplication, and what survives a reopen or a killed process."""
+"""The storage contract on real files: one write per tick, what a restart loads, late-fix
+neighbours, schema migrations, and what survives a killed process."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 
 from tracking.checkins import CheckIn
 from tracking.fixes import Fix
-from tracking.storage.base import StoredFix, WalkerRecord
-from tracking.storage.sqlite import SqliteStorage
+from tracking.storage.base import Alert, StoredFix, WalkerRecord, WriteBatch
+from tracking.storage.sqlite import SCHEMA_VERSION, V1, SqliteStorage
 
 PROJECT = Path(__file__).resolve().parents[2]
 T0 = datetime(2023, 10, 8, 8, 0, 0, 123456, tzinfo=UTC)
@@ -35,41 +36,40 @@ def fix(seconds: float, client_id: str = "", **fields) -> Fix:
     return Fix(T0 + timedelta(seconds=seconds), client_id=client_id, **values)
 
 
+def batch(**parts) -> WriteBatch:
+    return WriteBatch(received_at=T0.timestamp(), **parts)
+
+
 @pytest.fixture
 def store(tmp_path):
     s = SqliteStorage(tmp_path / "walk.sqlite3")
-    s.add_walker(WALKER)
-    s.commit()
+    s.write(batch(walkers_added=[WALKER]))
     yield s
     s.close()
 
 
 def test_the_same_fix_twice_is_stored_once(store):
     f = fix(10, "page-1")
-    assert not store.has_fix("w1", f)
-    store.add_fix("w1", StoredFix(f, (), 5.0, 1.0))
-    assert store.has_fix("w1", f)  # visible before the commit, to the same batch
-    store.add_fix("w1", StoredFix(f, (), 5.0, 1.0))
-    store.commit()
+    store.write(batch(fixes=[("w1", StoredFix(f, (), 5.0, 1.0))] * 2))
+    store.write(batch(fixes=[("w1", StoredFix(f, (), 5.0, 1.0))]))
     assert [s.fix for s in store.fixes("w1")] == [f]
+    (lookup,) = store.neighbours([("w1", f)])
+    assert lookup.exists
 
 
 def test_same_time_other_id_or_other_walker_is_another_fix(store):
-    store.add_walker(WalkerRecord("w2", "token-two", "Bert", "20km"))
-    store.add_fix("w1", StoredFix(fix(10, "a"), (), None, None))
-    store.add_fix("w1", StoredFix(fix(10, "b"), (), None, None))
-    store.add_fix("w2", StoredFix(fix(10, "a"), (), None, None))
-    store.commit()
+    store.write(
+        batch(
+            walkers_added=[WalkerRecord("w2", "token-two", "Bert", "20km")],
+            fixes=[
+                ("w1", StoredFix(fix(10, "a"), (), None, None)),
+                ("w1", StoredFix(fix(10, "b"), (), None, None)),
+                ("w2", StoredFix(fix(10, "a"), (), None, None)),
+            ],
+        )
+    )
     assert len(store.fixes("w1")) == 2 and len(store.fixes("w2")) == 1
     assert store.fix_count() == 3
-
-
-def test_microseconds_survive_so_a_resent_fix_is_recognised(store):
-    f = fix(0.000001, "x")
-    store.add_fix("w1", StoredFix(f, (), None, None))
-    store.commit()
-    (back,) = store.fixes("w1")
-    assert back.fix.recorded_at == f.recorded_at and store.has_fix("w1", back.fix)
 
 
 def test_every_field_and_flag_round_trips(store):
@@ -85,9 +85,14 @@ def test_every_field_and_flag_round_trips(store):
         source="osmand",
         raw={"batt": "41"},
     )
-    store.add_fix("w1", StoredFix(f, ("poor_accuracy", "impossible_speed"), None, None))
-    store.add_fix("w1", StoredFix(fix(40), (), 1234.5, 6.5))
-    store.commit()
+    store.write(
+        batch(
+            fixes=[
+                ("w1", StoredFix(f, ("poor_accuracy", "impossible_speed"), None, None)),
+                ("w1", StoredFix(fix(40), (), 1234.5, 6.5)),
+            ]
+        )
+    )
     flagged, matched = store.fixes("w1")
     assert flagged.fix == f  # raw is not compared, everything else is
     assert flagged.flags == ("poor_accuracy", "impossible_speed")
@@ -95,95 +100,135 @@ def test_every_field_and_flag_round_trips(store):
     assert matched.flags == () and (matched.distance_along_m, matched.offset_m) == (1234.5, 6.5)
 
 
-def test_fixes_come_back_in_time_order_whatever_the_arrival(store):
-    for seconds in (50, 10, 40, 20, 30):
-        store.add_fix("w1", StoredFix(fix(seconds), (), None, None))
-    store.commit()
-    assert [s.fix.recorded_at for s in store.fixes("w1")] == [
-        T0 + timedelta(seconds=s) for s in (10, 20, 30, 40, 50)
+def test_neighbours_are_the_matched_fixes_either_side_in_time(store):
+    stored = [("w1", StoredFix(fix(s), (), float(s), 1.0)) for s in (10, 20, 50, 60)] + [
+        ("w1", StoredFix(fix(30), ("poor_accuracy",), None, None))
     ]
-    assert [s.fix.recorded_at for s in store.recent_fixes("w1", 2)] == [
-        T0 + timedelta(seconds=40),
-        T0 + timedelta(seconds=50),
-    ]
+    store.write(batch(fixes=stored))
+    (lookup,) = store.neighbours([("w1", fix(35, "late"))])
+    assert not lookup.exists
+    assert lookup.before is not None and lookup.before.distance_along_m == 20.0  # not the flagged
+    assert lookup.after is not None and lookup.after.distance_along_m == 50.0
+    (first,) = store.neighbours([("w1", fix(5))])
+    assert first.before is None and first.after is not None
 
 
-def test_a_check_in_is_stored_once_per_point(store):
-    first = CheckIn("lint", T0, "auto")
-    assert store.add_checkin("w1", first)
-    assert not store.add_checkin("w1", CheckIn("lint", T0 + timedelta(minutes=5), "manual"))
-    store.commit()
-    assert store.checkins("w1") == [first]
-    assert store.all_checkins() == {"w1": [first]}
-
-
-def test_everything_committed_is_there_after_reopening(tmp_path):
+def test_what_a_restart_loads(tmp_path):
     path = tmp_path / "walk.sqlite3"
     s = SqliteStorage(path)
-    s.add_walker(WALKER)
-    s.add_fix("w1", StoredFix(fix(1, "a"), (), 10.0, 2.0))
-    s.add_checkin("w1", CheckIn("start", T0, "auto"))
-    alert = s.add_alert("w1", "battery", T0, 51.2, 4.4, "battery at 9 %")
-    s.count("fixes_accepted", 3)
-    s.commit()
+    alert = Alert(7, "w1", "battery", T0, 51.2, 4.4, "battery at 9 %")
+    s.write(
+        batch(
+            walkers_added=[WALKER],
+            fixes=[("w1", StoredFix(fix(1, "a"), (), 10.0, 2.0))],
+            checkins=[("w1", CheckIn("start", T0, "auto"))],
+            alerts=[alert],
+            states={"w1": b'{"state": 1}'},
+            counters={"fixes_accepted": 3},
+        )
+    )
+    s.write(batch(alerts=[Alert(7, "w1", "battery", T0, 51.2, 4.4, "x", "resolved")]))
     s.close()
 
     again = SqliteStorage(path)
     try:
-        assert again.walkers() == [WALKER]
-        assert again.walker_by_token("token-one") == WALKER
+        loaded = again.load()
+        assert loaded.walkers == [WALKER]
+        assert loaded.states == {"w1": b'{"state": 1}'}
+        assert loaded.checkins == {"w1": [CheckIn("start", T0, "auto")]}
+        assert [(a.id, a.state, a.message) for a in loaded.alerts] == [
+            (7, "resolved", "battery at 9 %")
+        ]
+        assert loaded.counters == {"fixes_accepted": 3}
         assert [f.fix for f in again.fixes("w1")] == [fix(1, "a")]
-        assert again.checkins("w1") == [CheckIn("start", T0, "auto")]
-        assert again.alerts() == [alert]
-        assert again.counters() == {"fixes_accepted": 3}
     finally:
         again.close()
 
 
-def test_a_revoked_token_no_longer_finds_the_walker(store):
-    store.set_token("w1", "token-new")
-    store.commit()
-    assert store.walker_by_token("token-one") is None
-    assert store.walker_by_token("token-new").id == "w1"
+def test_a_new_token_and_forgetting_a_walker(store):
+    store.write(batch(walkers_updated=[WalkerRecord("w1", "token-new", "Ann", "40km")]))
+    assert [w.token for w in store.load().walkers] == ["token-new"]
+    store.write(
+        batch(
+            fixes=[("w1", StoredFix(fix(1), (), None, None))],
+            checkins=[("w1", CheckIn("start", T0, "auto"))],
+            alerts=[Alert(1, "w1", "sos", T0, 51.2, 4.4, "help")],
+            states={"w1": b"{}"},
+        )
+    )
+    store.write(batch(walkers_deleted=["w1"]))
+    loaded = store.load()
+    assert loaded.walkers == [] and loaded.alerts == [] and loaded.states == {}
+    assert store.fixes("w1") == [] and loaded.checkins == {}
 
 
-def test_forgetting_a_walker_removes_their_positions_and_check_ins(store):
-    store.add_fix("w1", StoredFix(fix(1), (), None, None))
-    store.add_checkin("w1", CheckIn("start", T0, "auto"))
-    store.add_alert("w1", "sos", T0, 51.2, 4.4, "help")
-    store.delete_walker("w1")
-    store.commit()
-    assert store.walkers() == [] and store.fixes("w1") == [] and store.checkins("w1") == []
-    assert store.alerts() == []
+def test_a_failed_write_keeps_nothing_of_its_tick(store):
+    bad = batch(
+        fixes=[("w1", StoredFix(fix(1), (), None, None))],
+        walkers_added=[WALKER],  # the same id again: the transaction fails
+    )
+    with pytest.raises(sqlite3.IntegrityError):
+        store.write(bad)
+    assert store.fixes("w1") == []
+    store.write(batch(fixes=[("w1", StoredFix(fix(2), (), None, None))]))
+    assert len(store.fixes("w1")) == 1
 
 
-def test_other_connections_see_only_committed_writes(store, tmp_path):
-    store.add_fix("w1", StoredFix(fix(1), (), None, None))
+def test_a_database_of_the_previous_version_is_migrated(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(V1)  # as the previous release wrote it: no user_version, no states
+    old.execute(
+        "INSERT INTO walkers VALUES ('w1','tok','Ann','40km','','','','','',?)", (T0.timestamp(),)
+    )
+    old.commit()
+    old.close()
+    s = SqliteStorage(path)
+    try:
+        assert s.found_version == 0
+        version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
+        assert version == SCHEMA_VERSION
+        assert [w.id for w in s.load().walkers] == ["w1"]
+        s.write(batch(states={"w1": b"{}"}))
+        assert s.load().states == {"w1": b"{}"}
+    finally:
+        s.close()
+
+
+def test_readers_see_only_committed_ticks(store, tmp_path):
     reader = sqlite3.connect(f"file:{tmp_path / 'walk.sqlite3'}?mode=ro", uri=True)
     try:
         assert reader.execute("SELECT COUNT(*) FROM fixes").fetchone()[0] == 0
-        store.commit()
+        store.write(batch(fixes=[("w1", StoredFix(fix(1), (), None, None))]))
         assert reader.execute("SELECT COUNT(*) FROM fixes").fetchone()[0] == 1
     finally:
         reader.close()
 
 
 KILLED_WRITER = """
-import os, signal, sys
+import os, signal, sys, threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from tracking.fixes import Fix
-from tracking.storage.base import StoredFix, WalkerRecord
+from tracking.storage.base import StoredFix, WalkerRecord, WriteBatch
 from tracking.storage.sqlite import SqliteStorage
 
 s = SqliteStorage(Path(sys.argv[1]))
-s.add_walker(WalkerRecord("w1", "token-one", "Ann", "40km"))
+s.write(WriteBatch(walkers_added=[WalkerRecord("w1", "token-one", "Ann", "40km")]))
 t0 = datetime(2023, 10, 8, 8, tzinfo=UTC)
-for k in range(500):
-    f = Fix(t0 + timedelta(seconds=k), 51.2, 4.4, "web", client_id=str(k))
-    s.add_fix("w1", StoredFix(f, (), float(k), 1.0))
-    if k == 299:
-        s.commit()  # fixes 0..299 are acknowledged; 300..499 never are
+rows = [
+    ("w1", StoredFix(Fix(t0 + timedelta(seconds=k), 51.2, 4.4, "web", client_id=str(k)),
+     (), float(k), 1.0))
+    for k in range(500)
+]
+s.write(WriteBatch(fixes=rows[:300]))  # acknowledged
+db = s._db  # a tick in flight when the process dies: begun, never committed
+db.execute("BEGIN IMMEDIATE")
+db.executemany(
+    "INSERT INTO fixes (walker_id, recorded_at, client_id, received_at, lat, lon, source)"
+    " VALUES (?, ?, ?, 0, 51.2, 4.4, 'web')",
+    [("w1", r[1].fix.ts, r[1].fix.client_id) for r in rows[300:]],
+)
 print("committed", flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 """
@@ -203,6 +248,5 @@ def test_a_killed_process_keeps_every_committed_fix_and_no_uncommitted_one(tmp_p
     try:
         kept = s.fixes("w1")
         assert [f.fix.client_id for f in kept] == [str(k) for k in range(300)]
-        assert s.walker("w1") is not None
     finally:
         s.close()

@@ -11,7 +11,7 @@ from routes.bundled import event_path
 from routes.errors import EventConfigError
 from routes.event import load_event
 from tracking.settings import Settings
-from tracking.storage.sqlite import SqliteStorage
+from tracking.storage.sqlite import delete_positions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,9 +44,6 @@ def run(args: argparse.Namespace) -> int:
             )
             return 0
         before = datetime.now(UTC)
-    store = SqliteStorage(settings.db_path)
-    deleted = store.delete_positions(before)
-    store.commit()
-    store.close()
+    deleted = delete_positions(settings.db_path, before)
     print(f"Deleted {deleted} stored positions from {settings.db_path}.")
     return 0

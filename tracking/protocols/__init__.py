@@ -1,14 +1,19 @@
 """Protocol decoders: what real phones send, turned into `Fix` values. Pure: no I/O, no clock.
 
-Each decoder returns the walker's credential (token) and its fixes, or raises `ProtocolError`
-with a sentence that tells the sender what is wrong.
+One contract for all three: a decoder takes the request's parts and returns `Decoded`, the
+walker's credential (token), the fixes, the items it could not read (`Refusal`s, each with a
+reason) and, for a message without a position, that the phone is alive. Only a request that
+names no walker or cannot be read at all raises `ProtocolError` (HTTP 400): anything from a
+known walker is acknowledged, because the apps resend what we refuse, oldest first, forever.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from tracking.fixes import Fix
+from tracking.validation import Refusal
 
 
 class ProtocolError(ValueError):
@@ -16,6 +21,18 @@ class ProtocolError(ValueError):
 
 
 @dataclass(frozen=True)
+class Alive:
+    """A message without a position (a heartbeat): the phone is there, at its last position."""
+
+    at: datetime
+    battery_pct: float | None = None
+    charging: bool | None = None
+
+
+@dataclass(frozen=True)
 class Decoded:
     token: str
-    fixes: tuple[Fix, ...]
+    fixes: tuple[Fix, ...] = ()
+    refusals: tuple[Refusal, ...] = ()
+    alive: Alive | None = None
+    app: str = ""

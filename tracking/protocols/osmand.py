@@ -1,32 +1,40 @@
 """Traccar Client and OsmAnd: the OsmAnd protocol, read the way Traccar's own decoder reads it.
 
-Two shapes: key=value parameters (query string, or a form body when the query is empty),
-and the JSON body of current Traccar Client versions.
+Two shapes: key=value parameters (query string, or a form body when the query is empty), and
+the JSON body of Traccar Client 9.x. A message without a position is a heartbeat (the phone
+is alive at its last position); a missing time is the time it arrived, flagged `no_time`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from tracking.fixes import Fix, parse_time, to_float
-from tracking.protocols import Decoded, ProtocolError
+from tracking.protocols import Alive, Decoded, ProtocolError
+from tracking.validation import Refusal
 
 KNOTS_TO_MPS = 1852.0 / 3600.0
 HDOP_TO_METRES = 5.0  # a rough user-equivalent range error for one unit of HDOP
+TRUE = ("true", "1", "yes")
 
 
-def decode_params(params: Mapping[str, str], speed_unit: str = "knots") -> Decoded:
+def decode_params(
+    params: Mapping[str, str], speed_unit: str = "knots", received_at: datetime | None = None
+) -> Decoded:
     """The query/form variant: id|deviceid, lat+lon|location, timestamp, speed, ..."""
     token = (params.get("id") or params.get("deviceid") or "").strip()
     if not token:
         raise ProtocolError("missing id (or deviceid): set the device identifier in the app")
     try:
-        lat, lon = _position(params)
-        recorded_at = parse_time(params["timestamp"]) if params.get("timestamp") else None
-        if recorded_at is None:
-            raise ProtocolError("missing timestamp")
-        speed = to_float(params.get("speed"), "speed")
+        battery = to_float(params.get("batt"), "batt")
+        charging = _flag(params.get("charge"))
+        recorded_at, flags = _time(params.get("timestamp"), received_at)
+        position = _position(params)
+        if position is None:
+            return Decoded(token, alive=Alive(recorded_at, battery, charging), app="osmand")
+        lat, lon = position
         accuracy = to_float(params.get("accuracy"), "accuracy")
         hdop = to_float(params.get("hdop"), "hdop")
         fix = Fix(
@@ -34,31 +42,56 @@ def decode_params(params: Mapping[str, str], speed_unit: str = "knots") -> Decod
             lat=lat,
             lon=lon,
             source="osmand",
-            accuracy_m=accuracy
-            if accuracy is not None
-            else (hdop * HDOP_TO_METRES if hdop else None),
-            speed_mps=_speed_mps(speed, speed_unit),
+            accuracy_m=_accuracy(accuracy, hdop),
+            speed_mps=_speed_mps(to_float(params.get("speed"), "speed"), speed_unit),
             heading_deg=to_float(params.get("bearing") or params.get("heading"), "bearing"),
             altitude_m=to_float(params.get("altitude"), "altitude"),
-            battery_pct=to_float(params.get("batt"), "batt"),
+            battery_pct=battery,
             sos=(params.get("alarm") or "").lower() == "sos",
             raw=dict(params),
+            flags=flags,
         )
-    except ValueError as exc:
-        raise ProtocolError(str(exc)) from None
-    return Decoded(token, (fix,))
+    except (ValueError, OverflowError) as exc:
+        return Decoded(token, refusals=(Refusal("unreadable", str(exc)),), app="osmand")
+    return Decoded(token, (fix,), alive=Alive(recorded_at, battery, charging), app="osmand")
 
 
-def _position(params: Mapping[str, str]) -> tuple[float, float]:
+def _time(value: Any, received_at: datetime | None) -> tuple[datetime, tuple[str, ...]]:
+    """The fix's time; a missing one is the time it arrived, flagged (as Traccar does)."""
+    if value in (None, ""):
+        if received_at is None:
+            raise ValueError("missing timestamp")
+        return received_at, ("no_time",)
+    return parse_time(value), ()
+
+
+def _flag(value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in TRUE
+
+
+def _accuracy(accuracy: float | None, hdop: float | None) -> float | None:
+    """Metres; 0 means unknown (Android's GPS provider without an estimate)."""
+    if accuracy is not None:
+        return accuracy if accuracy > 0 else None
+    return hdop * HDOP_TO_METRES if hdop else None
+
+
+def _position(params: Mapping[str, str]) -> tuple[float, float] | None:
     if params.get("location"):
         parts = params["location"].split(",")
         if len(parts) != 2:
-            raise ProtocolError("location must be 'lat,lon'")
+            raise ValueError("location must be 'lat,lon'")
         lat, lon = to_float(parts[0], "latitude"), to_float(parts[1], "longitude")
     else:
         lat, lon = to_float(params.get("lat"), "lat"), to_float(params.get("lon"), "lon")
+    if lat is None and lon is None:
+        return None
     if lat is None or lon is None:
-        raise ProtocolError("missing lat and lon (or location=lat,lon)")
+        raise ValueError("a position needs both lat and lon")
     return lat, lon
 
 
@@ -68,48 +101,68 @@ def _speed_mps(speed: float | None, unit: str) -> float | None:
     return speed * KNOTS_TO_MPS if unit == "knots" else speed
 
 
-def decode_json(body: Any) -> Decoded:
-    """The JSON variant: {device_id, location: {timestamp, coords, battery, event, extras}}."""
+def decode_json(body: Any, received_at: datetime | None = None) -> Decoded:
+    """Traccar Client 9.x: {device_id, location: {timestamp, coords, battery, event, extras}}."""
     if not isinstance(body, dict):
         raise ProtocolError("the JSON body must be an object with device_id and location")
     token = str(body.get("device_id") or "").strip()
-    location = body.get("location")
     if not token:
         raise ProtocolError("missing device_id: set the device identifier in the app")
-    if not isinstance(location, dict) or not isinstance(location.get("coords"), dict):
-        raise ProtocolError("missing location.coords")
-    coords = location["coords"]
+    location = body.get("location")
+    if isinstance(location, list):  # a batch of records
+        decoded = [_json_location(token, item, received_at) for item in location]
+        return Decoded(
+            token,
+            tuple(f for d in decoded for f in d.fixes),
+            tuple(r for d in decoded for r in d.refusals),
+            next((d.alive for d in reversed(decoded) if d.alive), None),
+            "traccar-json",
+        )
+    return _json_location(token, location, received_at)
+
+
+def _json_location(token: str, location: Any, received_at: datetime | None) -> Decoded:
+    if not isinstance(location, dict):
+        return Decoded(token, refusals=(Refusal("unreadable", "missing location"),))
+    coords = _object(location.get("coords"))
     battery = _object(location.get("battery"))
     extras = _object(location.get("extras"))
     try:
+        level = to_float(battery.get("level"), "battery.level")
+        pct = level * 100 if level is not None and level >= 0 else None
+        recorded_at, flags = _time(location.get("timestamp"), received_at)
+        alive = Alive(recorded_at, pct, _flag(battery.get("is_charging")))
         lat = to_float(coords.get("latitude"), "latitude")
         lon = to_float(coords.get("longitude"), "longitude")
-        if lat is None or lon is None or not location.get("timestamp"):
-            raise ProtocolError("location needs timestamp, coords.latitude and coords.longitude")
+        if lat is None and lon is None:
+            return Decoded(token, alive=alive, app="traccar-json")
+        if lat is None or lon is None:
+            raise ValueError("coords need both latitude and longitude")
         speed = to_float(coords.get("speed"), "speed")
         heading = to_float(coords.get("heading"), "heading")
-        level = to_float(battery.get("level"), "battery.level")
+        accuracy = to_float(coords.get("accuracy"), "accuracy")
         fix = Fix(
-            recorded_at=parse_time(location["timestamp"]),
+            recorded_at=recorded_at,
             lat=lat,
             lon=lon,
             source="traccar-json",
-            accuracy_m=to_float(coords.get("accuracy"), "accuracy"),
+            accuracy_m=accuracy if accuracy is not None and accuracy > 0 else None,
             speed_mps=speed if speed is not None and speed >= 0 else None,
             heading_deg=heading if heading is not None and heading >= 0 else None,
             altitude_m=to_float(coords.get("altitude"), "altitude"),
-            battery_pct=level * 100 if level is not None and level >= 0 else None,
-            sos=_is_sos(location.get("event"), extras.get("alarm")),
-            raw=body,
+            battery_pct=pct,
+            sos=_is_sos(location.get("event"), location.get("alarm"), extras.get("alarm")),
+            raw=location,
+            flags=flags,
         )
-    except ValueError as exc:
-        raise ProtocolError(str(exc)) from None
-    return Decoded(token, (fix,))
+    except (ValueError, OverflowError) as exc:
+        return Decoded(token, refusals=(Refusal("unreadable", str(exc)),), app="traccar-json")
+    return Decoded(token, (fix,), alive=alive, app="traccar-json")
 
 
 def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _is_sos(event: Any, alarm: Any) -> bool:
-    return str(event or "").lower() == "sos" or str(alarm or "").lower() == "sos"
+def _is_sos(*values: Any) -> bool:
+    return any(str(v or "").lower() == "sos" for v in values)

@@ -5,9 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from tracking.fixes import Fix, parse_time, to_float
-from tracking.protocols import ProtocolError
+from tracking.protocols import Decoded, ProtocolError
+from tracking.validation import Refusal
 
 MAX_FIXES_PER_BATCH = 5000
+
+
+def decode(body: Any, token: str) -> Decoded:
+    """The batch's fixes; an item that cannot be read is refused with its id and the reason."""
+    fixes, refusals = [], []
+    for item in batch_items(body):
+        try:
+            fixes.append(decode_fix(item))
+        except (ValueError, OverflowError) as exc:
+            item_id = str(item.get("id", ""))[:64] if isinstance(item, dict) else ""
+            refusals.append(Refusal("unreadable", str(exc), item_id))
+    return Decoded(token, tuple(fixes), tuple(refusals), app="web")
 
 
 def decode_fix(item: Any, source: str = "web") -> Fix:

@@ -281,9 +281,22 @@
       case "checkin":
         if (msg.walker_id === state.selected) later("detail", refreshDetail, 300);
         break;
+      case "removed":
+        removeWalker(msg.walker_id);
+        break;
       default:
         break; // "ping"
     }
+  }
+
+  function removeWalker(id) {
+    var entry = state.walkers.get(id);
+    if (!entry) return;
+    if (entry.shown) cluster.removeLayers([entry.marker]);
+    pendingMoves.delete(id);
+    state.walkers.delete(id);
+    later("chart", renderChart, 1000);
+    if ($("rw-search").value) later("search", renderResults, 1000);
   }
 
   // --- walkers on the map -----------------------------------------------------------------------
@@ -881,7 +894,10 @@
       ["Last position", v.last_fix ? [ago(v.last_fix.recorded_at), v.last_fix.accuracy_m ?
         " (±" + Math.round(v.last_fix.accuracy_m) + " m)" : ""] : "none yet"],
       ["Off the route", v.offset_m !== null ? Math.round(v.offset_m) + " m" : "–"],
+      ["App", deviceLine(v.device)],
     ];
+    var refusal = v.device && v.device.last_refusal;
+    if (refusal) facts.push(["Last refused", [refusal.reason, " (", ago(refusal.at), ")"]]);
     append(box, [
       el("div", { className: "rw-detail-head" },
         el("h3", null, v.name),
@@ -904,6 +920,16 @@
         statusButton(v, "picked_up", "Picked up"),
         v.status_override ? statusButton(v, "walking", "Back walking") : null),
     ]);
+  }
+
+  function deviceLine(d) {
+    if (!d) return "–";
+    var parts = [d.app || "no app seen yet"];
+    if (d.last_seen) parts.push("heard " + ago(d.last_seen));
+    if (d.charging) parts.push("charging");
+    var flagged = Object.keys(d.flagged || {}).map(function (k) { return k.replace(/_/g, " ") + " ×" + d.flagged[k]; });
+    if (flagged.length) parts.push("flagged: " + flagged.join(", "));
+    return parts.join(" · ");
   }
 
   function statusButton(v, status, label) {

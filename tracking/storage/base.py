@@ -1,8 +1,15 @@
-"""What the pipeline needs from storage, so another back end (PostgreSQL) can take SQLite's place."""
+"""What the engine needs from storage: one write per tick, a load at start, and a few reads.
+
+The engine is the only writer. Each tick it hands `write` one `WriteBatch` (every fix, check-in,
+alert and walker state the tick changed) and acknowledges the requests only after `write`
+returned, that is after the commit. `write` and `neighbours` run on the writer's own thread;
+reads (`fixes`, `counters`) on reader threads with connections of their own. SQLite implements
+this today; another back end (PostgreSQL) implements the same methods.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -45,42 +52,81 @@ class Alert:
     acked_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Neighbour:
+    """A stored, matched fix next in time to a late fix: where the walker was then."""
+
+    ts: float
+    lon: float
+    lat: float
+    distance_along_m: float
+
+
+@dataclass(frozen=True)
+class LateLookup:
+    """For one late fix: is it stored already, and the matched fixes just before and after it."""
+
+    exists: bool
+    before: Neighbour | None
+    after: Neighbour | None
+
+
+@dataclass
+class WriteBatch:
+    """Everything one tick changed; `write` applies it in one transaction, in this order."""
+
+    walkers_added: list[WalkerRecord] = field(default_factory=list)
+    walkers_updated: list[WalkerRecord] = field(default_factory=list)
+    walkers_deleted: list[str] = field(default_factory=list)
+    fixes: list[tuple[str, StoredFix]] = field(default_factory=list)
+    checkins: list[tuple[str, CheckIn]] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)  # new or changed (upsert by id)
+    states: dict[str, bytes] = field(default_factory=dict)  # walker id -> saved state
+    counters: dict[str, int] = field(default_factory=dict)
+    purge_before: datetime | None = None
+    purge_all: bool = False
+    received_at: float = 0.0
+
+    def count(self, name: str, by: int = 1) -> None:
+        if by:
+            self.counters[name] = self.counters.get(name, 0) + by
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.walkers_added
+            or self.walkers_updated
+            or self.walkers_deleted
+            or self.fixes
+            or self.checkins
+            or self.alerts
+            or self.states
+            or self.counters
+            or self.purge_before
+            or self.purge_all
+        )
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    purged: int = 0
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What a restart needs: O(walkers), never the fixes."""
+
+    walkers: list[WalkerRecord]
+    states: dict[str, bytes]
+    checkins: dict[str, list[CheckIn]]
+    alerts: list[Alert]
+    counters: dict[str, int]
+
+
 class Storage(Protocol):
-    """Durable state. Writes are visible to readers at once; `commit` makes them durable."""
-
-    def add_walker(self, walker: WalkerRecord) -> None: ...
-    def walker(self, walker_id: str) -> WalkerRecord | None: ...
-    def walker_by_token(self, token: str) -> WalkerRecord | None: ...
-    def walkers(self) -> list[WalkerRecord]: ...
-    def update_walker(self, walker: WalkerRecord) -> None: ...
-    def delete_walker(self, walker_id: str) -> None: ...
-    def set_token(self, walker_id: str, token: str) -> None: ...
-
-    def has_fix(self, walker_id: str, fix: Fix) -> bool: ...
-    def add_fix(self, walker_id: str, stored: StoredFix) -> None: ...
-    def fix_count(self) -> int: ...
+    def load(self) -> Loaded: ...
+    def write(self, batch: WriteBatch) -> WriteResult: ...
+    def neighbours(self, queries: list[tuple[str, Fix]]) -> list[LateLookup]: ...
     def fixes(self, walker_id: str) -> list[StoredFix]: ...
-    def recent_fixes(self, walker_id: str, limit: int) -> list[StoredFix]: ...
-
-    def add_checkin(self, walker_id: str, checkin: CheckIn) -> bool: ...
-    def checkins(self, walker_id: str) -> list[CheckIn]: ...
-    def all_checkins(self) -> dict[str, list[CheckIn]]: ...
-
-    def add_alert(
-        self,
-        walker_id: str,
-        kind: str,
-        at: datetime,
-        lat: float | None,
-        lon: float | None,
-        message: str,
-    ) -> Alert: ...
-    def alerts(self, state: str | None = None) -> list[Alert]: ...
-    def set_alert_state(self, alert_id: int, state: str, at: datetime) -> Alert | None: ...
-
-    def count(self, name: str, by: int = 1) -> None: ...
+    def fix_count(self) -> int: ...
     def counters(self) -> dict[str, int]: ...
-
-    def delete_positions(self, before: datetime | None = None) -> int: ...
-    def commit(self) -> None: ...
     def close(self) -> None: ...

@@ -1,21 +1,39 @@
-"""The embedded SQLite store: one file, WAL, one connection used from the event loop.
+"""The embedded SQLite store: one file in WAL mode, one writer connection, reader connections.
 
-A write is acknowledged only after `commit`; with WAL and synchronous=NORMAL a committed
+The engine's writer thread owns the writer connection: each tick is one transaction, committed
+before any request of the tick is answered. With WAL and synchronous=NORMAL a committed
 transaction survives a killed process (`kill -9`); synchronous=FULL also survives power loss.
+Reads (history, exports) use connections of their own, one per reader thread, so they never
+wait for a commit and never see half a tick.
+
+The schema is versioned with `PRAGMA user_version` and ordered migrations; rows are read by
+column name.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
+
 from tracking.checkins import CheckIn
 from tracking.fixes import Fix
-from tracking.storage.base import Alert, StoredFix, WalkerRecord
+from tracking.storage.base import (
+    Alert,
+    LateLookup,
+    Loaded,
+    Neighbour,
+    StoredFix,
+    WalkerRecord,
+    WriteBatch,
+    WriteResult,
+)
 
-SCHEMA = """
+V1 = """
 CREATE TABLE IF NOT EXISTS walkers (
     id TEXT PRIMARY KEY, token TEXT UNIQUE NOT NULL, name TEXT NOT NULL, route_id TEXT NOT NULL,
     bib TEXT NOT NULL DEFAULT '', team TEXT NOT NULL DEFAULT '', phone TEXT NOT NULL DEFAULT '',
@@ -42,6 +60,29 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
+V2 = """
+CREATE TABLE IF NOT EXISTS walker_state (
+    walker_id TEXT PRIMARY KEY REFERENCES walkers(id) ON DELETE CASCADE,
+    data BLOB NOT NULL, updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_by_walker ON alerts (walker_id);
+"""
+
+# Ordered migrations: MIGRATIONS[n] takes a database from version n to n + 1. Version 0 is an
+# empty file or a database written before versions were kept (its tables match V1).
+MIGRATIONS: tuple[str, ...] = (V1, V2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+FIX_COLUMNS = (
+    "walker_id, recorded_at, client_id, received_at, lat, lon, accuracy_m, speed_mps,"
+    " heading_deg, altitude_m, battery_pct, source, sos, flags, distance_along_m, offset_m, raw"
+)
+WALKER_COLUMNS = (
+    "id, token, name, route_id, bib, team, phone, status_override, personal_gpx, created_at"
+)
+ALERT_COLUMNS = "id, walker_id, kind, at, lat, lon, message, state, acked_at"
+RAW_MAX_CHARS = 4000
+
 
 def _ts(dt: datetime) -> float:
     return dt.timestamp()
@@ -51,269 +92,336 @@ def _dt(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, tz=UTC)
 
 
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA busy_timeout=10000")  # a purge from the command line waits its turn
+    db.execute("PRAGMA foreign_keys=ON")
+    if readonly:
+        db.execute("PRAGMA query_only=ON")
+    return db
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Bring the schema to SCHEMA_VERSION; returns the version found."""
+    found = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if found > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"the database has schema version {found}, newer than this program's "
+            f"{SCHEMA_VERSION}: upgrade refugee-walk"
+        )
+    for version in range(found, SCHEMA_VERSION):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[version].split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version={version + 1}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    return found
+
+
 class SqliteStorage:
     def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.path = path
+        self._db = connect(path)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
-        self._db.execute("BEGIN")
+        self.found_version = migrate(self._db)
+        self._local = threading.local()
 
-    # walkers
-    def add_walker(self, walker: WalkerRecord) -> None:
-        created = walker.created_at or datetime.now(UTC)
-        self._db.execute(
-            "INSERT INTO walkers VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (
-                walker.id,
-                walker.token,
-                walker.name,
-                walker.route_id,
-                walker.bib,
-                walker.team,
-                walker.phone,
-                walker.status_override,
-                walker.personal_gpx,
-                _ts(created),
-            ),
-        )
+    # --- the writer's side (the engine's writer thread) ----------------------------------
+    def load(self) -> Loaded:
+        db = self._db
+        walkers = [
+            _walker_row(r)
+            for r in db.execute(f"SELECT {WALKER_COLUMNS} FROM walkers ORDER BY created_at, id")
+        ]
+        states = {r["walker_id"]: r["data"] for r in db.execute("SELECT * FROM walker_state")}
+        checkins: dict[str, list[CheckIn]] = {}
+        for r in db.execute("SELECT * FROM checkins ORDER BY at"):
+            checkins.setdefault(r["walker_id"], []).append(_checkin_row(r))
+        alerts = [_alert_row(r) for r in db.execute(f"SELECT {ALERT_COLUMNS} FROM alerts")]
+        return Loaded(walkers, states, checkins, alerts, self._counters(db))
 
-    def update_walker(self, walker: WalkerRecord) -> None:
-        self._db.execute(
-            "UPDATE walkers SET name=?, route_id=?, bib=?, team=?, phone=?, status_override=?,"
-            " personal_gpx=? WHERE id=?",
-            (
-                walker.name,
-                walker.route_id,
-                walker.bib,
-                walker.team,
-                walker.phone,
-                walker.status_override,
-                walker.personal_gpx,
-                walker.id,
-            ),
-        )
+    def write(self, batch: WriteBatch) -> WriteResult:
+        """Apply one tick in one transaction and commit; on any error nothing of it is kept."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            purged = self._apply(db, batch)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return WriteResult(purged)
 
-    def _walker(self, where: str, value: str) -> WalkerRecord | None:
-        row = self._db.execute(f"SELECT * FROM walkers WHERE {where}=?", (value,)).fetchone()
-        return _walker_row(row) if row else None
+    def _apply(self, db: sqlite3.Connection, b: WriteBatch) -> int:
+        if b.walkers_added:
+            db.executemany(
+                f"INSERT INTO walkers ({WALKER_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [_walker_values(w, b.received_at) for w in b.walkers_added],
+            )
+        if b.walkers_updated:
+            db.executemany(
+                "UPDATE walkers SET token=?, name=?, route_id=?, bib=?, team=?, phone=?,"
+                " status_override=?, personal_gpx=? WHERE id=?",
+                [
+                    (
+                        w.token,
+                        w.name,
+                        w.route_id,
+                        w.bib,
+                        w.team,
+                        w.phone,
+                        w.status_override,
+                        w.personal_gpx,
+                        w.id,
+                    )
+                    for w in b.walkers_updated
+                ],
+            )
+        if b.fixes:
+            db.executemany(
+                f"INSERT OR IGNORE INTO fixes ({FIX_COLUMNS}) VALUES"
+                " (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [_fix_values(wid, s, b.received_at) for wid, s in b.fixes],
+            )
+        if b.checkins:
+            db.executemany(
+                "INSERT OR IGNORE INTO checkins VALUES (?,?,?,?,?)",
+                [
+                    (wid, c.checkpoint_id, _ts(c.at), c.source, int(c.out_of_order))
+                    for wid, c in b.checkins
+                ],
+            )
+        if b.alerts:
+            db.executemany(
+                f"INSERT INTO alerts ({ALERT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(id) DO UPDATE SET state=excluded.state,"
+                " acked_at=excluded.acked_at, lat=excluded.lat, lon=excluded.lon",
+                [_alert_values(a) for a in b.alerts],
+            )
+        if b.states:
+            db.executemany(
+                "INSERT INTO walker_state VALUES (?,?,?) ON CONFLICT(walker_id) DO UPDATE"
+                " SET data=excluded.data, updated_at=excluded.updated_at",
+                [(wid, data, b.received_at) for wid, data in b.states.items()],
+            )
+        for walker_id in b.walkers_deleted:
+            for table in ("fixes", "checkins", "alerts", "walker_state"):
+                db.execute(f"DELETE FROM {table} WHERE walker_id=?", (walker_id,))
+            db.execute("DELETE FROM walkers WHERE id=?", (walker_id,))
+        if b.counters:
+            db.executemany(
+                "INSERT INTO counters VALUES (?, ?) ON CONFLICT(name) DO UPDATE"
+                " SET value=value+excluded.value",
+                list(b.counters.items()),
+            )
+        return _purge(db, b.purge_before, b.purge_all) if b.purge_all or b.purge_before else 0
 
-    def walker(self, walker_id: str) -> WalkerRecord | None:
-        return self._walker("id", walker_id)
-
-    def walker_by_token(self, token: str) -> WalkerRecord | None:
-        return self._walker("token", token)
-
-    def walkers(self) -> list[WalkerRecord]:
-        rows = self._db.execute("SELECT * FROM walkers ORDER BY created_at, id").fetchall()
-        return [_walker_row(r) for r in rows]
-
-    def delete_walker(self, walker_id: str) -> None:
-        """Forget a walker entirely: positions, check-ins, alerts and the registration."""
-        for table in ("fixes", "checkins", "alerts"):
-            self._db.execute(f"DELETE FROM {table} WHERE walker_id=?", (walker_id,))
-        self._db.execute("DELETE FROM walkers WHERE id=?", (walker_id,))
-
-    def set_token(self, walker_id: str, token: str) -> None:
-        self._db.execute("UPDATE walkers SET token=? WHERE id=?", (token, walker_id))
-
-    # fixes
-    def has_fix(self, walker_id: str, fix: Fix) -> bool:
-        row = self._db.execute(
-            "SELECT 1 FROM fixes WHERE walker_id=? AND recorded_at=? AND client_id=?",
-            (walker_id, _ts(fix.recorded_at), fix.client_id),
-        ).fetchone()
-        return row is not None
-
-    def add_fix(self, walker_id: str, stored: StoredFix) -> None:
-        f = stored.fix
-        self._db.execute(
-            "INSERT OR IGNORE INTO fixes (walker_id, recorded_at, client_id, received_at, lat, lon,"
-            " accuracy_m, speed_mps, heading_deg, altitude_m, battery_pct, source, sos, flags,"
-            " distance_along_m, offset_m, raw) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                walker_id,
-                _ts(f.recorded_at),
-                f.client_id,
-                _ts(datetime.now(UTC)),
-                f.lat,
-                f.lon,
-                f.accuracy_m,
-                f.speed_mps,
-                f.heading_deg,
-                f.altitude_m,
-                f.battery_pct,
-                f.source,
-                int(f.sos),
-                ",".join(stored.flags),
-                stored.distance_along_m,
-                stored.offset_m,
-                json.dumps(f.raw, default=str)[:4000],
-            ),
-        )
-
-    def update_fix_match(
-        self, walker_id: str, fix: Fix, along: float | None, offset: float | None
-    ) -> None:
-        self._db.execute(
-            "UPDATE fixes SET distance_along_m=?, offset_m=? WHERE walker_id=? AND recorded_at=?"
-            " AND client_id=?",
-            (along, offset, walker_id, _ts(fix.recorded_at), fix.client_id),
-        )
-
-    def fixes(self, walker_id: str) -> list[StoredFix]:
-        rows = self._db.execute(
-            "SELECT * FROM fixes WHERE walker_id=? ORDER BY recorded_at, id", (walker_id,)
-        ).fetchall()
-        return [_fix_row(r) for r in rows]
-
-    def recent_fixes(self, walker_id: str, limit: int) -> list[StoredFix]:
-        rows = self._db.execute(
-            "SELECT * FROM (SELECT * FROM fixes WHERE walker_id=? ORDER BY recorded_at DESC, id DESC"
-            " LIMIT ?) ORDER BY recorded_at, id",
-            (walker_id, limit),
-        ).fetchall()
-        return [_fix_row(r) for r in rows]
-
-    def fix_count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM fixes").fetchone()[0])
-
-    # check-ins
-    def add_checkin(self, walker_id: str, checkin: CheckIn) -> bool:
-        cur = self._db.execute(
-            "INSERT OR IGNORE INTO checkins VALUES (?,?,?,?,?)",
-            (
-                walker_id,
-                checkin.checkpoint_id,
-                _ts(checkin.at),
-                checkin.source,
-                int(checkin.out_of_order),
-            ),
-        )
-        return cur.rowcount == 1
-
-    def checkins(self, walker_id: str) -> list[CheckIn]:
-        rows = self._db.execute(
-            "SELECT checkpoint_id, at, source, out_of_order FROM checkins WHERE walker_id=?"
-            " ORDER BY at",
-            (walker_id,),
-        ).fetchall()
-        return [CheckIn(r[0], _dt(r[1]), r[2], bool(r[3])) for r in rows]  # type: ignore[arg-type]
-
-    def all_checkins(self) -> dict[str, list[CheckIn]]:
-        out: dict[str, list[CheckIn]] = {}
-        for r in self._db.execute(
-            "SELECT walker_id, checkpoint_id, at, source, out_of_order FROM checkins ORDER BY at"
-        ):
-            out.setdefault(r[0], []).append(CheckIn(r[1], _dt(r[2]), r[3], bool(r[4])))  # type: ignore[arg-type]
+    def neighbours(self, queries: list[tuple[str, Fix]]) -> list[LateLookup]:
+        """For each late fix: stored already? and the matched fixes just before and after it."""
+        db = self._db
+        out = []
+        for walker_id, fix in queries:
+            ts = _ts(fix.recorded_at)
+            exists = db.execute(
+                "SELECT 1 FROM fixes WHERE walker_id=? AND recorded_at=? AND client_id=?",
+                (walker_id, ts, fix.client_id),
+            ).fetchone()
+            before = db.execute(
+                "SELECT recorded_at, lon, lat, distance_along_m FROM fixes WHERE walker_id=?"
+                " AND recorded_at<? AND distance_along_m IS NOT NULL"
+                " ORDER BY recorded_at DESC LIMIT 1",
+                (walker_id, ts),
+            ).fetchone()
+            after = db.execute(
+                "SELECT recorded_at, lon, lat, distance_along_m FROM fixes WHERE walker_id=?"
+                " AND recorded_at>? AND distance_along_m IS NOT NULL"
+                " ORDER BY recorded_at LIMIT 1",
+                (walker_id, ts),
+            ).fetchone()
+            out.append(LateLookup(exists is not None, _neighbour(before), _neighbour(after)))
         return out
 
-    # alerts
-    def add_alert(
-        self,
-        walker_id: str,
-        kind: str,
-        at: datetime,
-        lat: float | None,
-        lon: float | None,
-        message: str,
-    ) -> Alert:
-        cur = self._db.execute(
-            "INSERT INTO alerts (walker_id, kind, at, lat, lon, message) VALUES (?,?,?,?,?,?)",
-            (walker_id, kind, _ts(at), lat, lon, message),
-        )
-        return Alert(int(cur.lastrowid or 0), walker_id, kind, at, lat, lon, message)
+    # --- readers (any thread; a connection per thread) ------------------------------------
+    def _reader(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = connect(self.path, readonly=True)
+        return db
 
-    def alerts(self, state: str | None = None) -> list[Alert]:
-        sql = (
-            "SELECT * FROM alerts"
-            + (" WHERE state=?" if state else "")
-            + " ORDER BY at DESC, id DESC"
-        )
-        rows = self._db.execute(sql, (state,) if state else ()).fetchall()
-        return [_alert_row(r) for r in rows]
+    def fixes(self, walker_id: str) -> list[StoredFix]:
+        return list(self.iter_fixes(walker_id))
 
-    def set_alert_state(self, alert_id: int, state: str, at: datetime) -> Alert | None:
-        # resolved is final; acked_at is when someone first took it on (a resolve keeps it)
-        self._db.execute(
-            "UPDATE alerts SET state=?, acked_at=CASE WHEN ?='acknowledged'"
-            " THEN COALESCE(acked_at, ?) ELSE acked_at END WHERE id=? AND state!='resolved'",
-            (state, state, _ts(at), alert_id),
+    def iter_fixes(self, walker_id: str) -> Iterator[StoredFix]:
+        rows = self._reader().execute(
+            f"SELECT {FIX_COLUMNS} FROM fixes WHERE walker_id=? ORDER BY recorded_at, id",
+            (walker_id,),
         )
-        row = self._db.execute("SELECT * FROM alerts WHERE id=?", (alert_id,)).fetchone()
-        return _alert_row(row) if row else None
+        return (_fix_row(r) for r in rows)
 
-    # counters, retention, transactions
-    def count(self, name: str, by: int = 1) -> None:
-        self._db.execute(
-            "INSERT INTO counters VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value=value+?",
-            (name, by, by),
-        )
+    def fix_count(self) -> int:
+        return int(self._reader().execute("SELECT COUNT(*) FROM fixes").fetchone()[0])
 
     def counters(self) -> dict[str, int]:
-        return dict(self._db.execute("SELECT name, value FROM counters").fetchall())
+        return self._counters(self._reader())
 
-    def delete_positions(self, before: datetime | None = None) -> int:
-        """Delete stored positions (all, or recorded before `before`) and alert positions."""
-        if before is None:
-            cur = self._db.execute("DELETE FROM fixes")
-            self._db.execute("UPDATE alerts SET lat=NULL, lon=NULL")
-        else:
-            cur = self._db.execute("DELETE FROM fixes WHERE recorded_at < ?", (_ts(before),))
-            self._db.execute("UPDATE alerts SET lat=NULL, lon=NULL WHERE at < ?", (_ts(before),))
-        return cur.rowcount
+    def read(self, query: Callable[[sqlite3.Connection], object]) -> object:
+        return query(self._reader())
 
-    def commit(self) -> None:
-        self._db.execute("COMMIT")
-        self._db.execute("BEGIN")
+    @staticmethod
+    def _counters(db: sqlite3.Connection) -> dict[str, int]:
+        return {r["name"]: r["value"] for r in db.execute("SELECT name, value FROM counters")}
 
     def close(self) -> None:
-        self._db.execute("COMMIT")
         self._db.close()
 
 
-def _walker_row(r: tuple) -> WalkerRecord:
-    return WalkerRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], _dt(r[9]))
+def delete_positions(path: Path, before: datetime | None) -> int:
+    """Delete stored positions (all, or recorded before `before`) from the command line.
+
+    Deletes in small transactions, so a running server's writer waits milliseconds, not the
+    whole purge (both sides wait up to `busy_timeout` for the other).
+    """
+    db = connect(path)
+    try:
+        migrate(db)
+        total = 0
+        while True:
+            db.execute("BEGIN IMMEDIATE")
+            deleted = _purge(db, before, before is None, limit=5000)
+            db.execute("COMMIT")
+            total += deleted
+            if deleted < 5000:
+                return total
+    finally:
+        db.close()
 
 
-def _fix_row(r: tuple) -> StoredFix:
-    (
-        _,
-        _,
-        rec,
-        client_id,
-        _,
-        lat,
-        lon,
-        acc,
-        spd,
-        hdg,
-        alt,
-        batt,
-        source,
-        sos,
-        flags,
-        along,
-        offset,
-        _raw,
-    ) = r
-    fix = Fix(
-        recorded_at=_dt(rec),  # type: ignore[arg-type]
-        lat=lat,
-        lon=lon,
-        source=source,
-        accuracy_m=acc,
-        speed_mps=spd,
-        heading_deg=hdg,
-        altitude_m=alt,
-        battery_pct=batt,
-        client_id=client_id,
-        sos=bool(sos),
+def _purge(
+    db: sqlite3.Connection, before: datetime | None, everything: bool, limit: int = -1
+) -> int:
+    where, args = (
+        ("", ()) if everything or before is None else ("WHERE recorded_at < ?", (_ts(before),))
     )
-    return StoredFix(fix, tuple(f for f in flags.split(",") if f), along, offset)
+    cur = db.execute(
+        f"DELETE FROM fixes WHERE id IN (SELECT id FROM fixes {where} LIMIT {int(limit)})", args
+    )
+    alert_where = "" if not where else "WHERE at < ?"
+    db.execute(f"UPDATE alerts SET lat=NULL, lon=NULL {alert_where}", args)
+    return cur.rowcount
 
 
-def _alert_row(r: tuple) -> Alert:
-    return Alert(r[0], r[1], r[2], _dt(r[3]), r[4], r[5], r[6], r[7], _dt(r[8]))  # type: ignore[arg-type]
+def _walker_values(w: WalkerRecord, now: float) -> tuple:
+    created = _ts(w.created_at) if w.created_at else now
+    return (
+        w.id,
+        w.token,
+        w.name,
+        w.route_id,
+        w.bib,
+        w.team,
+        w.phone,
+        w.status_override,
+        w.personal_gpx,
+        created,
+    )
+
+
+def _walker_row(r: sqlite3.Row) -> WalkerRecord:
+    return WalkerRecord(
+        id=r["id"],
+        token=r["token"],
+        name=r["name"],
+        route_id=r["route_id"],
+        bib=r["bib"],
+        team=r["team"],
+        phone=r["phone"],
+        status_override=r["status_override"],
+        personal_gpx=r["personal_gpx"],
+        created_at=_dt(r["created_at"]),
+    )
+
+
+def _raw(raw: dict) -> str:
+    try:
+        text = orjson.dumps(raw, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        text = str(raw)
+    return text[:RAW_MAX_CHARS]
+
+
+def _fix_values(walker_id: str, s: StoredFix, received_at: float) -> tuple:
+    f = s.fix
+    return (
+        walker_id,
+        _ts(f.recorded_at),
+        f.client_id,
+        received_at,
+        f.lat,
+        f.lon,
+        f.accuracy_m,
+        f.speed_mps,
+        f.heading_deg,
+        f.altitude_m,
+        f.battery_pct,
+        f.source,
+        int(f.sos),
+        ",".join(s.flags),
+        s.distance_along_m,
+        s.offset_m,
+        _raw(f.raw),
+    )
+
+
+def _fix_row(r: sqlite3.Row) -> StoredFix:
+    fix = Fix(
+        recorded_at=_dt(r["recorded_at"]),  # type: ignore[arg-type]
+        lat=r["lat"],
+        lon=r["lon"],
+        source=r["source"],
+        accuracy_m=r["accuracy_m"],
+        speed_mps=r["speed_mps"],
+        heading_deg=r["heading_deg"],
+        altitude_m=r["altitude_m"],
+        battery_pct=r["battery_pct"],
+        client_id=r["client_id"],
+        sos=bool(r["sos"]),
+    )
+    flags = tuple(f for f in r["flags"].split(",") if f)
+    return StoredFix(fix, flags, r["distance_along_m"], r["offset_m"])
+
+
+def _neighbour(r: sqlite3.Row | None) -> Neighbour | None:
+    if r is None:
+        return None
+    return Neighbour(r["recorded_at"], r["lon"], r["lat"], r["distance_along_m"])
+
+
+def _checkin_row(r: sqlite3.Row) -> CheckIn:
+    return CheckIn(r["checkpoint_id"], _dt(r["at"]), r["source"], bool(r["out_of_order"]))  # type: ignore[arg-type]
+
+
+def _alert_values(a: Alert) -> tuple:
+    acked = _ts(a.acked_at) if a.acked_at else None
+    return (a.id, a.walker_id, a.kind, _ts(a.at), a.lat, a.lon, a.message, a.state, acked)
+
+
+def _alert_row(r: sqlite3.Row) -> Alert:
+    return Alert(
+        id=r["id"],
+        walker_id=r["walker_id"],
+        kind=r["kind"],
+        at=_dt(r["at"]),  # type: ignore[arg-type]
+        lat=r["lat"],
+        lon=r["lon"],
+        message=r["message"],
+        state=r["state"],
+        acked_at=_dt(r["acked_at"]),
+    )

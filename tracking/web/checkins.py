@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request
@@ -20,18 +21,18 @@ router = APIRouter(tags=["walker"])
 class CheckInRequest(BaseModel):
     lat: Annotated[float, Field(ge=-90, le=90)]
     lon: Annotated[float, Field(ge=-180, le=180)]
-    accuracy_m: Annotated[float, Field(ge=0)] = 0.0
-    recorded_at: str | None = None
+    accuracy_m: Annotated[float, Field(ge=0, le=1e6)] = 0.0
+    recorded_at: str | None = Field(default=None, max_length=64)
 
 
 class SosRequest(BaseModel):
     lat: Annotated[float | None, Field(ge=-90, le=90)] = None
     lon: Annotated[float | None, Field(ge=-180, le=180)] = None
-    accuracy_m: float | None = None
+    accuracy_m: Annotated[float | None, Field(ge=0, le=1e6)] = None
     message: str = Field(default="", max_length=500)
 
 
-def _time(value: str | None):
+def _time(value: str | None) -> datetime:
     if value is None:
         return now()
     try:
@@ -41,19 +42,18 @@ def _time(value: str | None):
 
 
 @router.post("/api/checkins", status_code=201, response_model=None)
-def check_in(request: Request, body: CheckInRequest) -> dict | JSONResponse:
+async def check_in(request: Request, body: CheckInRequest) -> dict | JSONResponse:
     """Check in at the nearest check-in point; 422 with the nearest point when too far."""
     state = require_walker(request)
-    t = tracker(request)
-    at = _time(body.recorded_at)
-    fix = Fix(at, body.lat, body.lon, "checkin", accuracy_m=body.accuracy_m, client_id="checkin")
-    refused = t.ingest(state, [fix], now()).rejected
-    if refused:  # a time before the event day or in the future: no check-in either
-        raise HTTPException(422, detail=f"{refused[0].reason}; check in again from the page")
-    try:
-        result = t.manual_checkin(state, body.lon, body.lat, body.accuracy_m, at)
-    except LookupError as exc:
-        raise HTTPException(409, detail=str(exc)) from None
+    fix = Fix(
+        _time(body.recorded_at),
+        body.lat,
+        body.lon,
+        "checkin",
+        accuracy_m=body.accuracy_m,
+        client_id="checkin",
+    )
+    result = await tracker(request).check_in(state, fix, body.accuracy_m)
     if isinstance(result, CheckIn):
         assert state.route is not None
         cp = next(c for c in state.route.checkpoints if c.id == result.checkpoint_id)
@@ -77,28 +77,22 @@ def check_in(request: Request, body: CheckInRequest) -> dict | JSONResponse:
 
 
 @router.post("/api/sos", status_code=201)
-def sos(request: Request, body: SosRequest) -> dict:
-    """Raise an SOS alert for the organisers (the page asks for confirmation first)."""
+async def sos(request: Request, body: SosRequest) -> dict:
+    """Raise an SOS alert for the organisers (the page asks for confirmation first).
+
+    Pressed again while the alert is open, it answers with the same alert.
+    """
     state = require_walker(request)
     t = tracker(request)
-    at = now()
     fix = None
     if body.lat is not None and body.lon is not None:
-        fix = Fix(
-            at, body.lat, body.lon, "sos", accuracy_m=body.accuracy_m, client_id="sos", sos=True
-        )
-    # raised before the fix is stored, so the walker's own words are the alert's message
-    # (the fix's sos flag would otherwise raise it first with a generic one)
-    alert = t.raise_alert(state, "sos", at, body.message or "SOS from the walker page", fix)
-    if fix is not None:
-        t.ingest(state, [fix], at)
-    t.store.commit()
-    alert_id = alert.id if alert else state.open_alerts.get("sos")
+        fix = Fix(now(), body.lat, body.lon, "sos", accuracy_m=body.accuracy_m, client_id="sos")
+    alert_id = await t.sos(state, fix, body.message)
     return {"alert_id": alert_id, "organiser_phone": t.event.organiser_phone}
 
 
 @router.get("/api/me")
-def me(request: Request) -> dict:
+async def me(request: Request) -> dict:
     """The walker's own progress, check-ins and ETA (their own data only)."""
     state = require_walker(request)
     view = walker_view(state, view_context(tracker(request)), private=False)

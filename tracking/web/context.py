@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tracking.pipeline import Tracker
+from tracking.engine import Engine
 from tracking.views import ViewContext, medians_by_route
 
 
@@ -12,7 +12,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def view_context(t: Tracker) -> ViewContext:
+def view_context(t: Engine) -> ViewContext:
     s = t.settings
     return ViewContext(
         t.event,

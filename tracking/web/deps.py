@@ -9,12 +9,12 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
-from tracking.pipeline import Tracker
+from tracking.engine import Engine
 from tracking.settings import Settings
 from tracking.walker_state import WalkerState
 
 
-def tracker(request: Request) -> Tracker:
+def tracker(request: Request) -> Engine:
     return request.app.state.tracker
 
 

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from routes.errors import EventConfigError, GpxReadError, GpxTooLargeError
+from tracking.engine import Refused, Unavailable
 from tracking.protocols import ProtocolError
 
 STATUS_CODES: dict[type[Exception], int] = {
@@ -15,12 +16,29 @@ STATUS_CODES: dict[type[Exception], int] = {
     ProtocolError: 400,
     EventConfigError: 500,
 }
+RETRY_AFTER_S = 5
 
 
 def install(app: FastAPI) -> None:
     for exc_type, status in STATUS_CODES.items():
         app.add_exception_handler(exc_type, _handler(status))
     app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(Refused, _refused)
+    app.add_exception_handler(Unavailable, _unavailable)
+
+
+async def _refused(request: Request, exc: Exception) -> JSONResponse:
+    status = exc.status if isinstance(exc, Refused) else 422
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """Nothing was stored: the phone keeps the request and sends it again."""
+    return JSONResponse(
+        {"detail": f"{exc}; nothing was stored, send it again shortly"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 def _handler(status: int):

@@ -23,7 +23,7 @@ from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from tracking.pipeline import Tracker
+from tracking.engine import Engine
 from tracking.web.context import view_context
 from tracking.web.deps import require_organiser, tracker
 
@@ -48,11 +48,11 @@ class Collected:
             table.setdefault(key, []).append(value)
 
 
-async def collect(t: Tracker) -> Collected:
+async def collect(t: Engine) -> Collected:
     """Every walker, stored fix and check-in, read a few walkers at a time."""
     ctx = view_context(t)
     out = Collected()
-    all_checkins = t.store.all_checkins()
+    assert t.store is not None
     for n, state in enumerate(list(t.walkers.values()), start=1):
         r = state.record
         out.walkers.append(
@@ -66,7 +66,7 @@ async def collect(t: Tracker) -> Collected:
                 "distance_along_m": round(state.progress.distance_along_m, 1),
             }
         )
-        for stored in t.store.fixes(r.id):
+        for stored in await t.read(t.store.fixes, r.id):
             f = stored.fix
             out.add(
                 out.fixes,
@@ -89,7 +89,7 @@ async def collect(t: Tracker) -> Collected:
                 },
             )
         points = {cp.id: cp for cp in state.route.checkpoints} if state.route else {}
-        for c in all_checkins.get(r.id, []):
+        for c in sorted(state.checkins.values(), key=lambda c: c.at):
             cp = points.get(c.checkpoint_id)
             out.add(
                 out.checkins,

@@ -1,65 +1,54 @@
 """Where phones send positions: the walker page, Traccar Client / OsmAnd, and OwnTracks.
 
-Each endpoint only decodes its protocol into `Fix` values; `Tracker.ingest` does the rest.
+Each endpoint decodes its protocol (`tracking.protocols`), awaits the engine, and answers the
+way its app expects. Whatever becomes of the fixes, a known walker gets 2xx: the apps resend
+what we refuse, oldest first, forever, so a refusal is counted and shown to the organisers
+instead. 4xx only for an unknown device, bad credentials or a request that cannot be read.
 """
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
 from tracking.protocols import ProtocolError, osmand, owntracks, walker_api
 from tracking.web.context import now
-from tracking.web.deps import (
-    basic_password,
-    read_body,
-    read_json,
-    require_walker,
-    settings,
-    tracker,
-)
+from tracking.web.deps import basic_password, bearer, read_body, require_walker, settings, tracker
 
 router = APIRouter(tags=["ingestion"])
 
 
 @router.post("/api/fixes")
 async def post_fixes(request: Request) -> dict:
-    """The walker page's batch: each fix has a phone-made `id`, so a resent batch counts once."""
+    """The walker page's batch: each fix has a phone-made `id`, so a resent batch counts once.
+
+    Per-fix refusals are listed with their reason (the page shows them to the walker).
+    """
     state = require_walker(request)
-    body = await read_json(request, settings(request).max_body_bytes)
-    items = walker_api.batch_items(body)
-    fixes, rejected = [], []
-    for item in items:
-        try:
-            fixes.append(walker_api.decode_fix(item))
-        except ValueError as exc:
-            item_id = str(item.get("id", "")) if isinstance(item, dict) else ""
-            rejected.append({"id": item_id, "reason": str(exc)})
-    result = tracker(request).ingest(state, fixes, now())
-    rejected += [{"id": r.id, "reason": r.reason} for r in result.rejected]
-    return {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": rejected}
+    body = _json(await _body(request, json_only=True))
+    intake = await tracker(request).ingest(state, walker_api.decode(body, bearer(request)))
+    return {
+        "accepted": intake.accepted,
+        "duplicates": intake.duplicates,
+        "rejected": [{"id": r.client_id, "reason": r.message} for r in intake.refused],
+    }
 
 
 @router.api_route("/ingest/osmand", methods=["GET", "POST"])
 async def osmand_ingest(request: Request) -> Response:
     """Traccar Client / OsmAnd: query parameters, a form body, or Traccar Client's JSON."""
-    limit = settings(request).max_body_bytes
+    body = await _body(request) if request.method == "POST" else b""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    body = await read_body(request, limit) if request.method == "POST" else b""
-    if ctype == "application/json" and not request.url.query:
-        try:
-            import json
-
-            message = json.loads(body)
-        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-            raise HTTPException(400, detail=f"the body is not valid JSON ({exc})") from None
-        decoded = osmand.decode_json(message)
+    if ctype == "application/json":
+        decoded = osmand.decode_json(_json(body), now())
         unknown_status = 404
     else:
         params = dict(request.query_params) if request.url.query else _form(body)
-        decoded = osmand.decode_params(params, settings(request).osmand_speed_unit)
+        decoded = osmand.decode_params(params, settings(request).osmand_speed_unit, now())
         unknown_status = 400
     t = tracker(request)
     state = t.by_token(decoded.token)
@@ -67,10 +56,46 @@ async def osmand_ingest(request: Request) -> Response:
         raise HTTPException(
             unknown_status, detail="unknown device id: use the id shown on your walker page"
         )
-    result = t.ingest(state, list(decoded.fixes), now())
-    if result.rejected:
-        raise HTTPException(400, detail=result.rejected[0].reason)
+    await t.ingest(state, decoded)
     return Response(status_code=200)
+
+
+@router.post("/ingest/owntracks")
+async def owntracks_ingest(request: Request) -> JSONResponse:
+    """OwnTracks HTTP mode; the walker is the Basic-auth password (the user name is free)."""
+    t = tracker(request)
+    token = basic_password(request)
+    state = t.by_token(token) if token else None
+    if state is None:
+        raise HTTPException(
+            401,
+            detail="unknown walker: set your walker token as the password in OwnTracks",
+            headers={"WWW-Authenticate": 'Basic realm="refugee-walk"'},
+        )
+    body = await _body(request)
+    if body.strip():
+        await t.ingest(state, owntracks.decode(_json(body), token))
+    return JSONResponse([])
+
+
+async def _body(request: Request, json_only: bool = False) -> bytes:
+    if json_only:
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype and ctype != "application/json" and not ctype.endswith("+json"):
+            raise HTTPException(
+                415, detail=f"send JSON with Content-Type: application/json, not {ctype}"
+            )
+    return await read_body(request, settings(request).max_body_bytes)
+
+
+def _json(body: bytes) -> Any:
+    """orjson refuses nesting deeper than 1,024 levels, so a hostile body is a 400, not a crash."""
+    if not body.strip():
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(f"the body is not valid JSON ({exc})") from None
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -78,31 +103,3 @@ def _form(body: bytes) -> dict[str, str]:
         return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     except UnicodeDecodeError:
         raise ProtocolError("the form body is not UTF-8") from None
-
-
-@router.post("/ingest/owntracks")
-async def owntracks_ingest(request: Request) -> JSONResponse:
-    """OwnTracks HTTP mode; the walker is the Basic-auth password (the user name is free)."""
-    t = tracker(request)
-    state = t.by_token(basic_password(request))
-    if state is None:
-        raise HTTPException(
-            401,
-            detail="unknown walker: set your walker token as the password in OwnTracks",
-            headers={"WWW-Authenticate": 'Basic realm="refugee-walk"'},
-        )
-    body = await read_body(request, settings(request).max_body_bytes)
-    if not body.strip():
-        return JSONResponse([])
-    try:
-        import json
-
-        message = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise HTTPException(400, detail="the body is not valid JSON") from None
-    fix = owntracks.decode_location(message)
-    if fix is not None:
-        result = t.ingest(state, [fix], now())
-        if result.rejected:
-            raise HTTPException(400, detail=result.rejected[0].reason)
-    return JSONResponse([])

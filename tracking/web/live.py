@@ -7,24 +7,9 @@ import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from tracking.hub import SNAPSHOT, LiveHub, encode
-from tracking.views import compact_view, overview
-from tracking.web.context import view_context
+from tracking.hub import SNAPSHOT, LiveHub
 
 router = APIRouter()
-
-
-def snapshot(ws: WebSocket) -> bytes:
-    t = ws.app.state.tracker
-    ctx = view_context(t)
-    states = list(t.walkers.values())
-    return encode(
-        {
-            "type": "snapshot",
-            "walkers": [compact_view(s, ctx) for s in states],
-            "overview": overview(states, ctx),
-        }
-    )
 
 
 @router.websocket("/ws/live")
@@ -43,7 +28,7 @@ async def live(ws: WebSocket) -> None:
     try:
         while not reader.done():
             for message in await client.queue.get():
-                data = hub.snapshot(lambda: snapshot(ws)) if message == SNAPSHOT else message
+                data = hub.snapshot() if message == SNAPSHOT else message
                 await ws.send_text(data.decode())
     except (WebSocketDisconnect, RuntimeError):
         pass

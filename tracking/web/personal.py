@@ -93,7 +93,9 @@ async def attach_route(request: Request) -> JSONResponse:
                 "report": body,
             },
         )
-    tracker(request).update_walker(state, replace(state.record, personal_gpx=_normalised(data)))
+    await tracker(request).update_walker(
+        state, replace(state.record, personal_gpx=_normalised(data))
+    )
     return JSONResponse(status_code=201, content={"attached": True, "report": body})
 
 
