@@ -1,14 +1,18 @@
 """Matching: fixes per second on the 40 km route, against a per-fix shapely baseline.
 
-The fixes are simulated walkers (correlated GPS noise, sigma 10 m, one fix every 10 s), so
-each method is also scored on how far its answer lies from the walker's true progress:
+The fixes are simulated walkers (correlated GPS noise, sigma 10 m, one fix every 10 s), cut
+into 2,000 walkers with 50 fixes each (100,000 fixes; a tenth with --quick), sent in rounds as
+the engine sends them: one fix per walker per round. Each method is also scored on how far
+its answer lies from the walker's true progress:
 
 - baseline: per fix, project to the local plane and `shapely.LineString.project` onto the
   whole line (plus `distance` for the offset), as a simple tracker would;
-- Tracker path: `tracking.progress.advance`, fix by fix per walker: quality flags, windowed
-  match, off-route distance, check-in detection, standing still, pace;
-- windowed match only: `tracking.matching.match_fix` with the walker's last anchor;
-- vectorised: `PreparedRoute.locate_many` on the whole batch (unconstrained nearest).
+- batched kernel: `tracking.matching.match_windows`, every walker's fix of a round at once,
+  each in its own window from the walker's anchor (projection included);
+- whole step, batched: `tracking.progress.step_round` per round: quality flags, the kernel,
+  the whole-route search where a fix may be off route, check-in detection, off-route state,
+  standing still and pace: everything the engine does for a fix except storage;
+- whole step, one fix a call: the same `step_round` with one fix at a time (what batching saves).
 
 Run: python -m benchmarks.bench_matching [--quick]
 """
@@ -19,7 +23,7 @@ import argparse
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 import shapely
@@ -28,10 +32,12 @@ from routes.bundled import event_path
 from routes.event import load_event
 from routes.prepared import PreparedRoute
 from tracking.fixes import Fix
-from tracking.matching import Anchor, match_fix
-from tracking.progress import Progress, StepParams, advance
+from tracking.matching import Anchor, match_windows, windows
+from tracking.progress import StepParams, step_round
 from tracking.simulation import SimFix, simulate, varied_plans
+from tracking.storage.base import WalkerRecord
 from tracking.validation import Limits
+from tracking.walker_state import WalkerState
 
 MAX_SPEED_MPS = 15 / 3.6
 
@@ -48,20 +54,21 @@ class Result:
         return self.fixes / self.seconds
 
 
+FIXES_PER_WALKER = 50
+
+
 def walkers(route: PreparedRoute, n_fixes: int, seed: int = 1) -> list[list[SimFix]]:
-    """Whole walks on `route` until `n_fixes` fixes are gathered (the last walk cut short)."""
+    """Walkers of FIXES_PER_WALKER fixes each, cut from whole simulated walks."""
     out: list[list[SimFix]] = []
-    total = 0
     start = datetime(2023, 10, 8, 8, 0, tzinfo=UTC)
-    plans = varied_plans(max(4, n_fixes // 2500 + 2), start, seed=seed)
+    plans = varied_plans(8, start, seed=seed)
     k = 0
-    while total < n_fixes:
+    while len(out) * FIXES_PER_WALKER < n_fixes:
         walk = simulate(route, plans[k % len(plans)], interval_s=10, sigma_m=10, seed=seed + k)
-        walk = walk[: n_fixes - total]
-        out.append(walk)
-        total += len(walk)
+        for i in range(1, len(walk) - FIXES_PER_WALKER, FIXES_PER_WALKER):
+            out.append(walk[i - 1 : i + FIXES_PER_WALKER])  # one fix of history, then 50
         k += 1
-    return out
+    return out[: n_fixes // FIXES_PER_WALKER]
 
 
 def step_params() -> StepParams:
@@ -78,7 +85,7 @@ def step_params() -> StepParams:
         max_speed_mps=MAX_SPEED_MPS,
         off_route_m=100,
         back_on_route_m=60,
-        off_route_after=timedelta(minutes=3),
+        off_route_after_s=180.0,
         limits=limits,
     )
 
@@ -93,7 +100,7 @@ def baseline(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
     errors = []
     t0 = time.perf_counter()
     for walk in walks:
-        for f in walk:
+        for f in walk[1:]:
             x, y = route.to_xy(f.lon, f.lat)
             point = shapely.Point(x, y)
             along = line.project(point) * scale
@@ -105,64 +112,88 @@ def baseline(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
     )
 
 
-def tracker_path(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
+def kernel(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
+    """Rounds of `match_windows` over every walker, anchors carried from round to round."""
+    n = len(walks)
+    lons = np.array([[f.lon for f in w] for w in walks])
+    lats = np.array([[f.lat for f in w] for w in walks])
+    ts = np.array([[f.at.timestamp() for f in w] for w in walks])
+    acc = np.array([[f.accuracy_m or np.nan for f in w] for w in walks])
+    truth = np.array([[f.true_along_m for f in w] for w in walks])
+    anchor_m, anchor_t = truth[:, 0].copy(), ts[:, 0].copy()
+    errors = []
+    t0 = time.perf_counter()
+    for k in range(1, FIXES_PER_WALKER + 1):
+        x, y = route.projection.to_xy(lons[:, k], lats[:, k])
+        lo, hi, prefer = windows(anchor_m, ts[:, k] - anchor_t, acc[:, k], MAX_SPEED_MPS)
+        m = match_windows(route, x, y, lo, hi, prefer)
+        anchor_m = np.maximum(anchor_m, m.distance_along_m)
+        anchor_t = ts[:, k]
+        errors.append(anchor_m - truth[:, k])
+    seconds = time.perf_counter() - t0
+    return Result(
+        "batched kernel: matching.match_windows",
+        n * FIXES_PER_WALKER,
+        seconds,
+        np.abs(np.concatenate(errors)),
+    )
+
+
+def _states(route: PreparedRoute, walks: list[list[SimFix]]) -> list[WalkerState]:
+    states = []
+    for i, walk in enumerate(walks):
+        state = WalkerState(WalkerRecord(f"w{i}", f"t{i}", "W", "40km"), route)
+        first = as_fixes(walk[:1])[0]
+        state.progress.anchor = Anchor(walk[0].true_along_m, first.ts)
+        state.progress.distance_along_m = walk[0].true_along_m
+        state.progress.last_fix = state.progress.last_good_fix = first
+        states.append(state)
+    return states
+
+
+def step_batched(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
+    return _step(route, walks, "whole step, batched: progress.step_round per round", batched=True)
+
+
+def step_single(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
+    return _step(route, walks, "whole step, one fix a call: progress.step_round", batched=False)
+
+
+def _step(route: PreparedRoute, walks: list[list[SimFix]], name: str, batched: bool) -> Result:
     params = step_params()
     fixes = [as_fixes(w) for w in walks]
+    states = _states(route, walks)
     errors = []
-    t0 = time.perf_counter()
-    for walk, sims in zip(fixes, walks, strict=True):
-        progress = Progress()
-        for fix, sim in zip(walk, sims, strict=True):
-            progress = advance(progress, route, fix, params).progress
-            errors.append(progress.distance_along_m - sim.true_along_m)
-    seconds = time.perf_counter() - t0
-    return Result(
-        "Tracker path: progress.advance per fix", len(errors), seconds, np.abs(np.array(errors))
-    )
-
-
-def windowed(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
-    errors = []
-    t0 = time.perf_counter()
-    for walk in walks:
-        anchor = None
-        for f in walk:
-            x, y = route.to_xy(f.lon, f.lat)
-            match = match_fix(route, x, y, f.at, f.accuracy_m, anchor, MAX_SPEED_MPS)
-            along = max(anchor.distance_along_m if anchor else 0.0, match.distance_along_m)
-            anchor = Anchor(along, f.at)
-            errors.append(along - f.true_along_m)
-    seconds = time.perf_counter() - t0
-    return Result(
-        "matching.match_fix per fix (windowed)", len(errors), seconds, np.abs(np.array(errors))
-    )
-
-
-def vectorised(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
-    flat = [f for w in walks for f in w]
-    lons = np.array([f.lon for f in flat])
-    lats = np.array([f.lat for f in flat])
-    truth = np.array([f.true_along_m for f in flat])
-    t0 = time.perf_counter()
-    out = route.locate_many(lons, lats)
-    seconds = time.perf_counter() - t0
-    return Result(
-        "PreparedRoute.locate_many (vectorised)", len(flat), seconds, np.abs(out[:, 0] - truth)
-    )
+    seconds = 0.0
+    for k in range(1, FIXES_PER_WALKER + 1):
+        items = [(s, f[k]) for s, f in zip(states, fixes, strict=True)]
+        t0 = time.perf_counter()
+        if batched:
+            step_round(items, params)
+        else:
+            for item in items:
+                step_round([item], params)
+        seconds += time.perf_counter() - t0
+        errors += [
+            s.progress.distance_along_m - w[k].true_along_m
+            for s, w in zip(states, walks, strict=True)
+        ]
+    return Result(name, len(errors), seconds, np.abs(np.array(errors)))
 
 
 METHODS: tuple[Callable[[PreparedRoute, list[list[SimFix]]], Result], ...] = (
     baseline,
-    tracker_path,
-    windowed,
-    vectorised,
+    kernel,
+    step_batched,
+    step_single,
 )
 
 
 def table(results: list[Result], n_fixes: int) -> str:
     base = results[0].rate
     lines = [
-        f"Matching {n_fixes:,} fixes on the 40 km route (simulated walkers, sigma 10 m, 10 s)",
+        f"Matching {n_fixes:,} fixes on the 40 km route ({n_fixes // FIXES_PER_WALKER:,} "
+        "simulated walkers in rounds, sigma 10 m, 10 s)",
         "",
         "| method | fixes/s | vs baseline | median error m | p99 error m | wrong pass (>1 km) |",
         "|---|---:|---:|---:|---:|---:|",

@@ -143,6 +143,12 @@ class PreparedRoute:
                 seg_m=seg_m,
                 inv_m=1.0 / np.where(seg_m > 0, seg_m, np.inf),
             )
+            s = self._seg
+            # One row per segment, gathered in one go by the batched matcher.
+            self._seg["packed"] = np.column_stack(
+                [s["ax"], s["ay"], s["dx"], s["dy"], s["inv_len2"], self.cum_m[:-1]]
+                + [s["seg_m"], s["inv_m"]]
+            )
         return self._seg
 
     def segment_arrays(self) -> dict[str, FloatArray]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from routes.checkpoints import Checkpoint
 from routes.prepared import PreparedRoute
@@ -23,9 +24,11 @@ class CheckIn:
     out_of_order: bool = False
 
 
-@dataclass(frozen=True)
-class Passage:
-    """One position of the walker as the detector sees it (projected, with progress)."""
+class Passage(NamedTuple):
+    """One position of the walker as the detector sees it (projected, with progress).
+
+    A named tuple, not a dataclass: one is made per fix, and this is five times cheaper.
+    """
 
     x: float
     y: float

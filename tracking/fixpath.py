@@ -92,10 +92,13 @@ class FixPath:
         """Admit every fix, drop repeats within the tick, and split live from late."""
         limits = self.limits(now)
         per_walker: dict[WalkerState, list[Entry]] = {}
+        now_ts = now.timestamp()
         for intake in intakes:
             intake.refused.extend(intake.decoded.refusals)
-            for fix in intake.decoded.fixes:
-                verdict = admit(fix, limits)
+            fixes = intake.decoded.fixes
+            ahead = max((f.ts for f in fixes), default=now_ts) - now_ts
+            for fix in fixes:
+                verdict = admit(fix, limits, ahead)
                 if isinstance(verdict, Refusal):
                     intake.refused.append(verdict)
                 else:

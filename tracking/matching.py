@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,10 +24,10 @@ AHEAD_SLACK_M = 80.0
 TYPICAL_PACE_MPS = 1.3  # to choose between near-equal candidates: where the walker likely is
 FIRST = -1e12  # a `prefer` that picks the earliest near-equal candidate
 MAX_CELLS = 1 << 21  # segment cells gathered at once (memory bound: ~16 MB per array)
+SMALL_CELLS = 1 << 14  # below this, one padded gather beats sorting windows by size
 
 
-@dataclass(frozen=True)
-class Anchor:
+class Anchor(NamedTuple):
     """The last confident match: where progress stood and when (epoch seconds)."""
 
     distance_along_m: float
@@ -83,6 +84,11 @@ def match_windows(
     i0 = np.clip(np.searchsorted(cum, lo, side="right") - 1, 0, n_seg - 1)
     i1 = np.clip(np.searchsorted(cum, hi, side="left"), i0 + 1, n_seg)
     width = i1 - i0
+    widest = int(width.max()) if len(width) else 1
+    if len(x) * widest <= SMALL_CELLS:  # a small batch: one gather, no sorting
+        k = 1 << max(widest - 1, 0).bit_length()
+        a, o = _match_rows(seg, cum, x, y, lo, hi, prefer, i0, width, k)
+        return Matches(a, o)
     along = np.empty(len(x))
     offset = np.empty(len(x))
     order = np.argsort(width, kind="stable")
@@ -115,23 +121,21 @@ def _match_rows(
 ) -> tuple[FloatArray, FloatArray]:
     cols = np.arange(k)
     idx = np.minimum(i0[:, None] + cols, len(cum) - 2)
-    valid = cols[None, :] < width[:, None]
-    ax, ay = seg["ax"][idx], seg["ay"][idx]
-    dx, dy = seg["dx"][idx], seg["dy"][idx]
-    start_m, seg_m = cum[idx], seg["seg_m"][idx]
-    inv = seg["inv_m"][idx]
+    g = seg["packed"][idx]  # (rows, k, 8): one gather for every segment property
+    ax, ay, dx, dy, inv_len2 = g[..., 0], g[..., 1], g[..., 2], g[..., 3], g[..., 4]
+    start_m, seg_m, inv = g[..., 5], g[..., 6], g[..., 7]
     x1, y1 = x[:, None], y[:, None]
-    t = ((x1 - ax) * dx + (y1 - ay) * dy) * seg["inv_len2"][idx]
-    t_lo = np.maximum((lo[:, None] - start_m) * inv, 0.0)
-    t_hi = np.minimum((hi[:, None] - start_m) * inv, 1.0)
-    t = np.minimum(np.maximum(t, t_lo), t_hi)
+    t = ((x1 - ax) * dx + (y1 - ay) * dy) * inv_len2
+    t_lo = (lo[:, None] - start_m) * inv
+    t_hi = (hi[:, None] - start_m) * inv
+    np.clip(t, np.maximum(t_lo, 0.0), np.minimum(t_hi, 1.0), out=t)
     dist = np.hypot(ax + t * dx - x1, ay + t * dy - y1)
-    dist[~valid] = np.inf
+    dist[cols[None, :] >= width[:, None]] = np.inf
     along = start_m + t * seg_m
     rows = np.arange(len(x))
     nearest = dist[rows, dist.argmin(axis=1)]
-    near = dist <= nearest[:, None] + TIE_TOLERANCE_M
-    score = np.where(near, np.abs(along - prefer[:, None]), np.inf)
+    score = np.abs(along - prefer[:, None])
+    score[dist > nearest[:, None] + TIE_TOLERANCE_M] = np.inf
     best = score.argmin(axis=1)
     return along[rows, best], dist[rows, best]
 

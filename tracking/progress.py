@@ -11,9 +11,11 @@ where the walker was.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -37,8 +39,7 @@ class StepParams:
     limits: Limits
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """What one fix did: how it is stored, and what it revealed."""
 
     flags: tuple[str, ...]
@@ -57,8 +58,17 @@ def step_round(items: Sequence[tuple[WalkerState, Fix]], params: StepParams) -> 
         m = _match(route, [items[i] for i in rows], params)
         along[rows], window_off[rows], offset[rows], xs[rows], ys[rows] = m
     return [
-        _fold(state, fix, flags[i], along[i], window_off[i], offset[i], xs[i], ys[i], params)
-        for i, (state, fix) in enumerate(items)
+        _fold(state, fix, f, a, w, o, x, y, params)
+        for (state, fix), f, a, w, o, x, y in zip(
+            items,
+            flags,
+            along.tolist(),
+            window_off.tolist(),
+            offset.tolist(),
+            xs.tolist(),
+            ys.tolist(),
+            strict=True,
+        )
     ]
 
 
@@ -123,9 +133,10 @@ def _fold(
         return Step((), p.distance_along_m, None)
     along = p.distance_along_m
     if window_offset_m <= params.off_route_m or p.anchor is None:
-        along = max(along, float(matched_m))
+        if matched_m > along:
+            along = matched_m
         p.anchor = Anchor(along, fix.ts)
-    passage = Passage(float(x), float(y), fix.recorded_at, along)
+    passage = Passage(x, y, fix.recorded_at, along)
     checkins: tuple[CheckIn, ...] = ()
     before = p.passage or passage
     lo = min(before.distance_along_m, along) - params.radius_m
@@ -133,12 +144,14 @@ def _fold(
         checkins = detect_passages(route, p.passage, passage, params.radius_m, p.checked)
         if checkins:
             p.checked = p.checked | {c.checkpoint_id for c in checkins}
-    became_off = _off_route(p, float(offset_m), fix, params)
+    became_off = False
+    if offset_m > params.back_on_route_m or p.off_route_since is not None:  # else nothing changes
+        became_off = _off_route(p, offset_m, fix, params)
     p.distance_along_m = along
-    p.offset_m = float(offset_m)
+    p.offset_m = offset_m
     p.passage = passage
     p.add_pace_sample(fix.ts, along)
-    return Step((), along, float(offset_m), checkins, became_off)
+    return Step((), along, offset_m, checkins, became_off)
 
 
 def _walked(p: Progress, fix: Fix) -> None:
@@ -187,12 +200,12 @@ def _still(p: Progress, fix: Fix) -> None:
 
 
 @lru_cache(maxsize=256)
-def checkpoint_alongs(route: PreparedRoute) -> np.ndarray:
-    return np.array([c.distance_along_m for c in route.checkpoints], dtype=float)
+def checkpoint_alongs(route: PreparedRoute) -> list[float]:
+    return sorted(c.distance_along_m for c in route.checkpoints)
 
 
 def may_pass_checkpoint(route: PreparedRoute, lo_m: float, hi_m: float) -> bool:
     """Is any check-in point between lo and hi metres along? (a cheap test before the exact one)"""
     alongs = checkpoint_alongs(route)
-    i = int(np.searchsorted(alongs, lo_m, side="left"))
+    i = bisect_left(alongs, lo_m)
     return i < len(alongs) and alongs[i] <= hi_m

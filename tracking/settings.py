@@ -59,6 +59,11 @@ class Settings:
     max_upload_bytes: int = _s(10 * 1024 * 1024, "Largest GPX upload accepted (413 above).")
     max_body_bytes: int = _s(1024 * 1024, "Largest request body for fixes and check-ins.")
     live_batch_ms: int = _s(250, "Dashboards get batched updates at most this often.")
+    live_compression: bool = _s(
+        True,
+        "Compress the dashboards' live feed (permessage-deflate): a tenth of the data on a phone,"
+        " but CPU per dashboard; turn it off for tens of thousands of walkers.",
+    )
     live_queue_size: int = _s(
         32, "Messages queued per dashboard; a dashboard that falls behind gets a fresh snapshot."
     )

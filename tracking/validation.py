@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tracking.fixes import Fix
 
@@ -43,8 +43,13 @@ class Admitted:
     flags: tuple[str, ...] = ()
 
 
-def admit(fix: Fix, limits: Limits) -> Admitted | Refusal:
-    """The fix as it will be stored (with intake flags), or why it is refused."""
+def admit(fix: Fix, limits: Limits, clock_ahead_s: float = 0.0) -> Admitted | Refusal:
+    """The fix as it will be stored (with intake flags), or why it is refused.
+
+    `clock_ahead_s` is how far the phone's clock runs ahead, measured on the newest fix of its
+    request: every fix of the request moves back by it, so the newest takes its arrival time
+    and the others keep their spacing (a backlog from a wrong clock is not one instant).
+    """
     if not (math.isfinite(fix.lat) and -90 <= fix.lat <= 90):
         return Refusal("bad_coordinates", f"latitude {fix.lat} is outside -90..90", fix.client_id)
     if not (math.isfinite(fix.lon) and -180 <= fix.lon <= 180):
@@ -54,7 +59,8 @@ def admit(fix: Fix, limits: Limits) -> Admitted | Refusal:
     ahead = fix.ts - limits.now.timestamp()
     if ahead > limits.future_tolerance_s:
         raw = {**fix.raw, "phone_time": fix.recorded_at.isoformat()}
-        return Admitted(replace(fix, recorded_at=limits.now, raw=raw), ("clock_ahead",))
+        back = timedelta(seconds=max(ahead, clock_ahead_s))
+        return Admitted(replace(fix, recorded_at=fix.recorded_at - back, raw=raw), ("clock_ahead",))
     if fix.recorded_at < limits.not_before:
         return Refusal(
             "before_event",

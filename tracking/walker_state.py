@@ -149,7 +149,7 @@ def saved(state: WalkerState) -> bytes:
         else None,
         "lf": _fix_out(p.last_fix),
         "gf": _fix_out(p.last_good_fix) if p.last_good_fix is not p.last_fix else "lf",
-        "r": [[round(t, 1), round(d, 1)] for t, d in p.recent],
+        "r": list(p.recent),
         "off": [p.off_route, _ts(p.off_route_since)],
         "still": [_ts(p.still_since), p.still_at],
         "h": [

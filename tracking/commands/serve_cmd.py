@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
             port=settings.port,
             log_level=args.log_level,
             ws="websockets-sansio" if _has_sansio() else "auto",
+            ws_per_message_deflate=settings.live_compression,
         )
     except OSError as exc:
         print(

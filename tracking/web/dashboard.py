@@ -83,7 +83,7 @@ class ExposeMap(MacroElement):
 
 
 @router.get("/organiser", response_class=HTMLResponse, include_in_schema=False)
-def organiser_page(request: Request) -> HTMLResponse:
+async def organiser_page(request: Request) -> HTMLResponse:
     """The dashboard page (built once per app: the routes do not change while it runs)."""
     app = request.app
     page = _pages.get(app)

@@ -23,7 +23,7 @@ router = APIRouter(tags=["ingestion"])
 
 
 @router.post("/api/fixes")
-async def post_fixes(request: Request) -> dict:
+async def post_fixes(request: Request) -> Response:
     """The walker page's batch: each fix has a phone-made `id`, so a resent batch counts once.
 
     Per-fix refusals are listed with their reason (the page shows them to the walker).
@@ -31,11 +31,12 @@ async def post_fixes(request: Request) -> dict:
     state = require_walker(request)
     body = _json(await _body(request, json_only=True))
     intake = await tracker(request).ingest(state, walker_api.decode(body, bearer(request)))
-    return {
+    answer = {
         "accepted": intake.accepted,
         "duplicates": intake.duplicates,
         "rejected": [{"id": r.client_id, "reason": r.message} for r in intake.refused],
     }
+    return Response(orjson.dumps(answer), media_type="application/json")
 
 
 @router.api_route("/ingest/osmand", methods=["GET", "POST"])

@@ -29,7 +29,7 @@ a{{color:#0b5cad}} li{{margin:.4rem 0}} small{{color:#555}}
 
 
 @router.get("/", response_class=HTMLResponse)
-def landing(request: Request) -> str:
+async def landing(request: Request) -> str:
     event = tracker(request).event
     routes = ", ".join(
         f"{er.name} ({er.route.length_m / 1000:.1f} km)" for er in event.routes.values()

@@ -38,13 +38,13 @@ FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries, headers and the distanc
 
 
 @router.get("/plan", response_class=HTMLResponse, include_in_schema=False)
-def plan_page() -> str:
+async def plan_page() -> str:
     """The planner: upload a GPX or draw a route, see its distance and whether it counts."""
     return _plan_html()
 
 
 @router.get("/api/personal-routes/config")
-def planner_config(request: Request) -> dict[str, Any]:
+async def planner_config(request: Request) -> dict[str, Any]:
     """What the planner page needs: tiles, the distances and the thresholds it explains."""
     s = settings(request)
     rules = s.validation

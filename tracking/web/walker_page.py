@@ -24,6 +24,7 @@ import segno
 from branca.element import Element, Figure
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from maps.elements import Register
 from maps.event_map import add_route_layer, bounds_of, route_colour
@@ -262,7 +263,7 @@ def page_config(state: WalkerState, request: Request, token: str, lang: str) -> 
 
 
 @router.get("/w/{token}", response_class=HTMLResponse)
-def walker_page(request: Request, token: str) -> HTMLResponse:
+async def walker_page(request: Request, token: str) -> HTMLResponse:
     """The walker's page: share position, check in, see the walk, call for help."""
     lang = _language(request)
     state = _walker(request, token)
@@ -430,7 +431,7 @@ APPS = """<!doctype html>
 
 
 @router.get("/w/{token}/apps", response_class=HTMLResponse)
-def walker_apps(request: Request, token: str) -> HTMLResponse:
+async def walker_apps(request: Request, token: str) -> HTMLResponse:
     """Set up Traccar Client or OwnTracks for this walker: links, QR codes, the values by hand."""
     lang = _language(request)
     state = _walker(request, token)
@@ -503,7 +504,7 @@ def map_html(route: PreparedRoute, colour: str, tiles_url: str, attribution: str
 
 
 @router.get("/w/{token}/map", response_class=HTMLResponse)
-def walker_map(request: Request, token: str) -> HTMLResponse:
+async def walker_map(request: Request, token: str) -> HTMLResponse:
     """The walker's route as a small Leaflet map (framed by the page, which moves the marker)."""
     lang = _language(request)
     state = _walker(request, token)
@@ -512,7 +513,10 @@ def walker_map(request: Request, token: str) -> HTMLResponse:
     s = settings(request)
     route_ids = list(tracker(request).event.routes)
     index = route_ids.index(state.record.route_id) if state.record.route_id in route_ids else 0
-    body = map_html(state.route, route_colour(index), s.tile_url, s.tile_attribution)
+    # built once per route (cached), in a worker thread: folium is slow, the route immutable
+    body = await run_in_threadpool(
+        map_html, state.route, route_colour(index), s.tile_url, s.tile_attribution
+    )
     return HTMLResponse(
         body,
         headers={
