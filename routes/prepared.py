@@ -145,10 +145,9 @@ class PreparedRoute:
             )
             s = self._seg
             # One row per segment, gathered in one go by the batched matcher.
-            self._seg["packed"] = np.column_stack(
-                [s["ax"], s["ay"], s["dx"], s["dy"], s["inv_len2"], self.cum_m[:-1]]
-                + [s["seg_m"], s["inv_m"]]
-            )
+            columns = ("ax", "ay", "dx", "dy", "inv_len2", "start_m", "seg_m", "inv_m")
+            s["start_m"] = self.cum_m[:-1]
+            self._seg["packed"] = np.column_stack([s[c] for c in columns])
         return self._seg
 
     def segment_arrays(self) -> dict[str, FloatArray]:
