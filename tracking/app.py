@@ -50,7 +50,6 @@ ROUTERS = (
     "tracking.web.export",
 )
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-SWEEP_EVERY_S = 30.0
 
 
 def organiser_token(settings: Settings) -> tuple[str, bool]:
@@ -170,7 +169,7 @@ def _mount_assets(app: FastAPI) -> None:
 
 async def _sweep(engine: Engine) -> None:
     while True:
-        await asyncio.sleep(SWEEP_EVERY_S)
+        await asyncio.sleep(engine.settings.sweep_every_s)
         try:
             await engine.sweep()
         except Exception:  # the sweep must never stop the server

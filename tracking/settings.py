@@ -39,9 +39,6 @@ class Settings:
         15.0, "Faster than this from the previous fix is impossible on foot: flagged, not matched."
     )
     future_tolerance_s: float = _s(300.0, "Fixes timed further in the future are refused.")
-    osmand_speed_unit: str = _s(
-        "knots", "Unit of `speed` at /ingest/osmand: knots (Traccar Client) or mps (OsmAnd)."
-    )
     checkin_accuracy_cap_m: float = _s(
         50.0, "At most this much of a phone's reported accuracy is added to a check-in radius."
     )
@@ -50,7 +47,12 @@ class Settings:
     back_on_route_m: float = _s(
         60.0, "Hysteresis: an off-route walker is back on route only within this distance."
     )
-    silent_minutes: float = _s(15.0, "No fix for this long while walking raises a silent alert.")
+    silent_minutes: float = _s(
+        15.0, "No message from the phone (fix or heartbeat) for this long raises a silent alert."
+    )
+    sweep_every_s: float = _s(
+        30.0, "How often the clock alerts (silent, not moving, closing time) are checked."
+    )
     stationary_minutes: float = _s(
         20.0, "Not moving for this long away from a check-in point raises an alert."
     )

@@ -67,6 +67,8 @@ class Health:
     battery_pct: float | None = None
     charging: bool | None = None
     app: str = ""
+    moving: bool | None = None  # the phone's own motion hint (Traccar Client 9.x is_moving)
+    interval_s: float = 0.0  # the interval between fixes, as observed (moving average)
     last_refusal: tuple[str, str, datetime] | None = None  # code, message, when
     refusals: dict[str, int] = field(default_factory=dict)
     flagged: dict[str, int] = field(default_factory=dict)
@@ -162,6 +164,8 @@ def saved(state: WalkerState) -> bytes:
             else None,
             h.refusals,
             h.flagged,
+            h.moving,
+            h.interval_s,
         ],
     }
     return orjson.dumps(data)
@@ -186,9 +190,11 @@ def restore(state: WalkerState, blob: bytes) -> None:
     p.still_since = _dt(still) if still is not None else None
     p.still_at = (still_at[0], still_at[1]) if still_at else None
     p.checked = frozenset(state.checkins)
-    seen, battery, charging, app, refusal, refusals, flagged = data["h"]
+    seen, battery, charging, app, refusal, refusals, flagged, *hints = data["h"]
     h = state.health
     h.last_seen = _dt(seen) if seen is not None else None
     h.battery_pct, h.charging, h.app = battery, charging, app
     h.last_refusal = (refusal[0], refusal[1], _dt(refusal[2])) if refusal else None
     h.refusals, h.flagged = dict(refusals), dict(flagged)
+    if hints:
+        h.moving, h.interval_s = hints

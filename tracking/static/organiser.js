@@ -478,7 +478,7 @@
     var open = openAlertCount();
     var kpis = [
       ["Walkers", o.walkers],
-      ["On the way", totalStatus("walking") + totalStatus("at_checkpoint") + totalStatus("off_route")],
+      ["On the way", ["walking", "resting", "not_moving", "at_checkpoint", "off_route"].reduce(function (n, s) { return n + totalStatus(s); }, 0)],
       ["Finished", o.finished],
       ["Need help", totalStatus("needs_help")],
       ["Open alerts", open, "rw-kpi-alert" + (open ? " rw-hot" : "")],
