@@ -45,6 +45,7 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
     log: Path | None = None
+    database: str = ""  # a postgresql:// URL instead of the SQLite file `db`
 
     @property
     def url(self) -> str:
@@ -75,7 +76,7 @@ class Server:
                     "--port",
                     str(self.port),
                     "--db",
-                    str(self.db),
+                    self.database or str(self.db),
                     "--event",
                     self.event,
                     "--log-level",

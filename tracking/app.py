@@ -30,8 +30,8 @@ from tracking.feed import Feed
 from tracking.hub import LiveHub
 from tracking.registry import Registry
 from tracking.settings import Settings
+from tracking.storage import database_url, open_storage
 from tracking.storage.base import WalkerRecord
-from tracking.storage.sqlite import SqliteStorage
 from tracking.web import errors
 
 log = logging.getLogger("refugee_walk")
@@ -57,6 +57,8 @@ def organiser_token(settings: Settings) -> tuple[str, bool]:
     if settings.organiser_token:
         return settings.organiser_token, False
     path = settings.db_path.with_name(settings.db_path.name + ".organiser-token")
+    if database_url(settings.db_path) is not None:  # PostgreSQL: kept in the working folder
+        path = Path("refugee-walk.organiser-token")
     if path.exists():
         return path.read_text().strip(), False
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +99,7 @@ def create_app(settings: Settings, event: Event | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await engine.start(SqliteStorage(settings.db_path))
+        await engine.start(await asyncio.to_thread(open_storage, settings.db_path))
         hub.start()
         sweeper = asyncio.create_task(_sweep(engine))
         try:

@@ -15,7 +15,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port (default 8000)")
     parser.add_argument(
-        "--db", type=Path, default=None, help="SQLite file (default ./refugee-walk.sqlite3)"
+        "--db",
+        type=Path,
+        default=None,
+        help="SQLite file (default ./refugee-walk.sqlite3), or postgresql://user@host:port/db",
     )
     parser.add_argument("--event", default=None, help="bundled event name or event TOML path")
     parser.add_argument("--log-level", default="info", help="uvicorn log level")
