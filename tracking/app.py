@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import importlib
 import logging
 import secrets
@@ -25,6 +26,7 @@ from routes.errors import GpxReadError
 from routes.event import Event, load_event
 from routes.gpx_reader import read_route_gpx
 from routes.prepared import PreparedRoute, prepare_route
+from tracking.cluster import Cluster
 from tracking.engine import Engine
 from tracking.feed import Feed
 from tracking.hub import LiveHub
@@ -95,7 +97,10 @@ def create_app(settings: Settings, event: Event | None = None) -> FastAPI:
         batch_s=settings.live_batch_ms / 1000,
         queue_size=settings.live_queue_size,
     )
-    engine = Engine(settings, event, registry, hub)
+    cluster = (
+        Cluster(settings.pubsub_url, cluster_prefix(settings)) if settings.pubsub_url else None
+    )
+    engine = Engine(settings, event, registry, hub, cluster=cluster)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -149,6 +154,12 @@ class PagesGZip(GZipMiddleware):
 PLAIN_PATHS = ("/ingest/", "/api/fixes", "/api/checkins", "/api/sos")
 
 
+def cluster_prefix(settings: Settings) -> str:
+    """Processes on one database form one cluster; other events on the same Redis stay apart."""
+    where = str(database_url(settings.db_path) or settings.db_path.resolve())
+    return "refugee-walk:" + hashlib.sha1(where.encode()).hexdigest()[:12]
+
+
 def route_resolver(event: Event) -> Callable[[WalkerRecord], PreparedRoute | None]:
     """A walker's route: one of the event's, or the personal route they attached."""
 
@@ -170,9 +181,12 @@ def _mount_assets(app: FastAPI) -> None:
 
 
 async def _sweep(engine: Engine) -> None:
+    every = engine.settings.sweep_every_s
     while True:
-        await asyncio.sleep(engine.settings.sweep_every_s)
+        await asyncio.sleep(every)
         try:
+            if engine.cluster is not None and not await engine.cluster.leader("sweep", 3 * every):
+                continue  # another process of the cluster sweeps
             await engine.sweep()
         except Exception:  # the sweep must never stop the server
             log.exception("alert sweep failed")

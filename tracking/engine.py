@@ -27,10 +27,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import orjson
+
 from routes.event import Event
 from tracking.alerting import Alerting, Tick
 from tracking.alerts import AlertRules
 from tracking.checkins import CheckIn, TooFar, manual_checkin
+from tracking.cluster import Cluster
 from tracking.fixes import Fix
 from tracking.fixpath import FixPath, Intake, record_checkin
 from tracking.hub import Broadcaster
@@ -65,6 +68,8 @@ class Job:
     intake: Intake | None
     action: Callable[[Tick], Any] | None
     future: asyncio.Future
+    walkers: tuple[str, ...] = ()  # whom it changes: in a cluster, leased for the tick
+    leased: bool = False
 
 
 def utc_now() -> datetime:
@@ -79,7 +84,11 @@ class Engine:
         registry: Registry,
         hub: Broadcaster,
         clock: Callable[[], datetime] = utc_now,
+        cluster: Cluster | None = None,
     ) -> None:
+        self.cluster = cluster
+        self._deferred: list[Job] = []
+        self._dirty = False
         self.settings = settings
         self.event = event
         self.registry = registry
@@ -120,6 +129,9 @@ class Engine:
         unsaved = [s for s in self.registry if s.id not in loaded.states]
         if unsaved:
             await self._rebuild(unsaved)
+        if self.cluster is not None:
+            await self.cluster.start(self._apply_remote, self._resync)
+            self.alerting.load([], self.registry.walkers, self.cluster.node)
         self._task = asyncio.create_task(self._run(), name="engine")
 
     async def _rebuild(self, states: list[WalkerState]) -> None:
@@ -140,6 +152,8 @@ class Engine:
         )
 
     async def stop(self) -> None:
+        if self.cluster is not None:
+            await self.cluster.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -156,11 +170,18 @@ class Engine:
         self._readers.shutdown(wait=False)
 
     # --- the jobs -------------------------------------------------------------------------
-    async def _submit(self, intake: Intake | None, action: Callable[[Tick], Any] | None) -> Any:
+    async def _submit(
+        self,
+        intake: Intake | None,
+        action: Callable[[Tick], Any] | None,
+        walkers: tuple[str, ...] = (),
+    ) -> Any:
         if self._task is None or self._task.done():
             raise Unavailable("the server is starting or stopping; try again in a moment")
         future = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(Job(intake, action, future))
+        if intake is not None:
+            walkers = (*walkers, intake.state.id)
+        self._queue.put_nowait(Job(intake, action, future, walkers))
         return await future
 
     async def ingest(self, state: WalkerState, decoded: Decoded) -> Intake:
@@ -245,7 +266,7 @@ class Engine:
             tick.batch.walkers_updated.append(record)
             tick.touch(state)
 
-        await self._submit(None, action)
+        await self._submit(None, action, (state.id,))
 
     async def revoke(self, state: WalkerState) -> str:
         """A lost phone: the old token is refused from now on; returns the new one."""
@@ -262,8 +283,9 @@ class Engine:
             tick.batch.walkers_deleted.append(state.id)
             tick.changed.discard(state.id)
             tick.events.append({"type": "removed", "walker_id": state.id})
+            tick.deleted.append(state.id)
 
-        await self._submit(None, action)
+        await self._submit(None, action, (state.id,))
 
     async def set_alert_state(self, alert_id: int, new_state: str) -> Alert | None:
         def action(tick: Tick) -> Alert | None:
@@ -271,7 +293,8 @@ class Engine:
             owner = self.registry.walkers.get(alert.walker_id) if alert else None
             return self.alerting.set_state(tick, alert_id, new_state, self.clock(), owner)
 
-        return await self._submit(None, action)
+        known = self.alerting.alerts.get(alert_id)
+        return await self._submit(None, action, (known.walker_id,) if known else ())
 
     async def sweep(self) -> None:
         """Alerts that come from the clock: silent, not moving, past a closing time."""
@@ -293,16 +316,27 @@ class Engine:
     # --- the tick -------------------------------------------------------------------------
     async def _run(self) -> None:
         while True:
-            jobs = [await self._queue.get()]
+            if self._deferred:  # leased elsewhere last time: first in line now
+                jobs, self._deferred = self._deferred, []
+                await asyncio.sleep(0.005)
+            else:
+                jobs = [await self._queue.get()]
             while not self._queue.empty() and len(jobs) < MAX_JOBS_PER_TICK:
                 jobs.append(self._queue.get_nowait())
             try:
+                if self.cluster is not None:
+                    jobs = await self._lease(jobs)
+                    if not jobs:
+                        continue
                 await self._tick(jobs)
             except Exception as exc:  # the engine must keep running
                 log.exception("engine tick failed")
                 for job in jobs:
                     if not job.future.done():
                         job.future.set_exception(Unavailable(f"internal error: {exc}"))
+            finally:
+                if self.cluster is not None:
+                    await self._release(jobs)
 
     async def _tick(self, jobs: list[Job]) -> None:
         assert self.store is not None
@@ -327,8 +361,13 @@ class Engine:
         for walker_id in tick.changed:
             state = self.walkers.get(walker_id)
             if state is not None:
+                state.version += 1
                 tick.batch.states[walker_id] = saved(state)
         try:
+            if self.cluster is not None:  # before the commit: see tracking/cluster.py
+                await self.cluster.set_versions(
+                    {w: self.walkers[w].version for w in tick.batch.states}
+                )
             written = await self._write(tick.batch)
         except Exception as exc:
             log.exception("commit failed: %d requests answered 503", len(jobs))
@@ -349,6 +388,91 @@ class Engine:
             self.hub.publish(message)
         for walker_id in tick.changed:
             self.hub.walker_changed(walker_id)
+        if self.cluster is not None:
+            await self._publish(tick)
+
+    # --- a cluster of processes (tracking/cluster.py) -----------------------------------------
+    async def _lease(self, jobs: list[Job]) -> list[Job]:
+        """The jobs whose walkers this process now holds; the others wait for the next tick.
+
+        Walkers whose newest version is elsewhere are loaded from the database first.
+        """
+        assert self.cluster is not None and self.store is not None
+        wanted = sorted({w for job in jobs for w in job.walkers})
+        leased, versions = await self.cluster.lease(wanted)
+        stale = [w for w in leased if w in self.walkers and versions[w] > self.walkers[w].version]
+        if stale:
+            fresh = await self._on_writer(self.store.walker_states, stale)
+            for walker_id, blob in fresh.items():
+                restore(self.walkers[walker_id], blob)
+        ready: list[Job] = []
+        waiting: list[Job] = []
+        for job in jobs:
+            (ready if all(w in leased for w in job.walkers) else waiting).append(job)
+        self._deferred.extend(waiting)
+        held = {w for job in ready for w in job.walkers}
+        await self.cluster.release([w for w in leased if w not in held])
+        for job in ready:
+            job.leased = True
+        return ready
+
+    async def _release(self, jobs: list[Job]) -> None:
+        assert self.cluster is not None
+        held = {w for job in jobs if job.leased for w in job.walkers}
+        try:
+            await self.cluster.release(sorted(held))
+        except Exception:  # the leases expire by themselves
+            log.exception("could not release walker leases")
+
+    async def _publish(self, tick: Tick) -> None:
+        """Tell the other processes what this tick committed."""
+        assert self.cluster is not None
+        records = [r for r in tick.batch.walkers_added + tick.batch.walkers_updated]
+        try:
+            await self.cluster.publish(
+                {
+                    "records": [_record_out(r) for r in records],
+                    "states": {w: blob.decode() for w, blob in tick.batch.states.items()},
+                    "deleted": tick.deleted,
+                    "events": tick.events,
+                }
+            )
+        except Exception:  # the others catch up from the database at their next lease
+            log.exception("could not publish a tick to the cluster")
+
+    def _apply_remote(self, message: dict[str, Any]) -> None:
+        """Another process committed a tick: bring this process's copy up to date."""
+        for raw in message.get("records", []):
+            record = _record_in(raw)
+            state = self.registry.walkers.get(record.id)
+            if state is None:
+                self.registry.add(record)
+            else:
+                self.registry.update(state, record)
+        for walker_id, blob in message.get("states", {}).items():
+            state = self.walkers.get(walker_id)
+            if state is not None and orjson.loads(blob).get("v", 0) > state.version:
+                restore(state, blob.encode())
+            self.hub.walker_changed(walker_id)
+        for walker_id in message.get("deleted", []):
+            state = self.walkers.get(walker_id)
+            if state is not None:
+                self.registry.remove(state)
+                self.alerting.forget(walker_id)
+        for event in message.get("events", []):
+            if event.get("type") == "alert":
+                self.alerting.remember(_alert_in(event))
+            self.hub.publish(event)
+
+    async def _resync(self) -> None:
+        """Back from a lost Redis: reload everything from the database, re-snapshot dashboards."""
+        assert self.store is not None
+        self.registry.clear()
+        self.alerting.alerts.clear()
+        self._load(await self._on_writer(self.store.load))
+        if self.cluster is not None:
+            self.alerting.load([], self.registry.walkers, self.cluster.node)
+        self.hub.resync()
 
     async def _write(self, batch: WriteBatch) -> Any:
         assert self.store is not None
@@ -375,3 +499,31 @@ class Engine:
             else:
                 state.progress.checked = frozenset(state.checkins)
         self.alerting.load(loaded.alerts, self.registry.walkers)
+
+
+def _record_out(r: WalkerRecord) -> dict[str, Any]:
+    return {
+        **{k: getattr(r, k) for k in WalkerRecord.__dataclass_fields__ if k != "created_at"},
+        "created_at": r.created_at.timestamp() if r.created_at else None,
+    }
+
+
+def _record_in(raw: dict[str, Any]) -> WalkerRecord:
+    created = raw.pop("created_at", None)
+    at = datetime.fromtimestamp(created, UTC) if created is not None else None
+    return WalkerRecord(**raw, created_at=at)
+
+
+def _alert_in(view: dict[str, Any]) -> Alert:
+    acked = view.get("acked_at")
+    return Alert(
+        id=int(view["id"]),
+        walker_id=view["walker_id"],
+        kind=view["kind"],
+        at=datetime.fromisoformat(view["at"]),
+        lat=view.get("lat"),
+        lon=view.get("lon"),
+        message=view["message"],
+        state=view["state"],
+        acked_at=datetime.fromisoformat(acked) if acked else None,
+    )

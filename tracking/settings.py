@@ -23,6 +23,10 @@ class Settings:
     host: str = _s("127.0.0.1", "Address the server listens on.")
     port: int = _s(8000, "Port the server listens on.")
     db_path: Path = _s(Path("refugee-walk.sqlite3"), "The SQLite database file (WAL mode).")
+    pubsub_url: str = _s(
+        "",
+        "redis://host:port/n joins this process to others serving one event (needs PostgreSQL).",
+    )
     event: str = _s(
         "antwerp-2023", "Bundled event name (antwerp-2023, gent-2024) or path to an event TOML."
     )

@@ -82,6 +82,7 @@ class WalkerState:
     checkins: dict[str, CheckIn] = field(default_factory=dict)
     open_alerts: dict[str, int] = field(default_factory=dict)  # kind -> alert id
     health: Health = field(default_factory=Health)
+    version: int = 0  # bumped at every save: processes of a cluster compare it
 
     @property
     def id(self) -> str:
@@ -142,7 +143,12 @@ def saved(state: WalkerState) -> bytes:
     """The state a restart needs, as a small blob (check-ins and alerts have tables of their own)."""
     p, h = state.progress, state.health
     data: dict[str, Any] = {
-        "v": 1,
+        "v": state.version,
+        "c": [
+            [c.checkpoint_id, c.at.timestamp(), c.source, c.out_of_order]
+            for c in state.checkins.values()
+        ],
+        "oa": state.open_alerts,
         "d": p.distance_along_m,
         "o": p.offset_m,
         "a": [p.anchor.distance_along_m, p.anchor.ts] if p.anchor else None,
@@ -174,6 +180,10 @@ def saved(state: WalkerState) -> bytes:
 def restore(state: WalkerState, blob: bytes) -> None:
     """Put a saved state back (the inverse of `saved`); check-ins come from their table."""
     data = orjson.loads(blob)
+    state.version = int(data.get("v", 0))
+    if "c" in data:  # another process's newer copy: its check-ins and open alerts too
+        state.checkins = {c[0]: CheckIn(c[0], _dt(c[1]), c[2], bool(c[3])) for c in data["c"]}
+        state.open_alerts = {k: int(v) for k, v in data["oa"].items()}
     p = state.progress
     p.distance_along_m = data["d"]
     p.offset_m = data["o"]

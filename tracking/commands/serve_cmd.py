@@ -21,12 +21,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="SQLite file (default ./refugee-walk.sqlite3), or postgresql://user@host:port/db",
     )
     parser.add_argument("--event", default=None, help="bundled event name or event TOML path")
+    parser.add_argument(
+        "--pubsub",
+        default=None,
+        help="redis://host:port/n: serve one event with other processes (with --db postgresql://)",
+    )
     parser.add_argument("--log-level", default="info", help="uvicorn log level")
     parser.set_defaults(func=run)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(host=args.host, port=args.port, db_path=args.db, event=args.event)
+    return Settings.from_env(
+        host=args.host,
+        port=args.port,
+        db_path=args.db,
+        event=args.event,
+        pubsub_url=getattr(args, "pubsub", None),
+    )
 
 
 def run(args: argparse.Namespace) -> int:

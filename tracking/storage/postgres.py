@@ -195,6 +195,15 @@ class PostgresStorage:
                     cur.execute("UPDATE alerts SET lat=NULL, lon=NULL WHERE at < %s", (cut,))
         return WriteResult(purged)
 
+    def walker_states(self, walker_ids: list[str]) -> dict[str, bytes]:
+        """The saved states of some walkers (a cluster reloads those changed elsewhere)."""
+        with self._pool.connection() as conn:
+            db: Any = conn
+            rows = db.execute(
+                "SELECT walker_id, data FROM walker_state WHERE walker_id = ANY(%s)", (walker_ids,)
+            ).fetchall()
+        return {r["walker_id"]: bytes(r["data"]) for r in rows}
+
     def neighbours(self, queries: list[tuple[str, Fix]]) -> list[LateLookup]:
         out = []
         with self._pool.connection() as conn:

@@ -236,6 +236,14 @@ class SqliteStorage:
             )
         return _purge(db, b.purge_before, b.purge_all) if b.purge_all or b.purge_before else 0
 
+    def walker_states(self, walker_ids: list[str]) -> dict[str, bytes]:
+        """The saved states of some walkers (a cluster reloads those changed elsewhere)."""
+        marks = ",".join("?" * len(walker_ids))
+        rows = self._db.execute(
+            f"SELECT walker_id, data FROM walker_state WHERE walker_id IN ({marks})", walker_ids
+        )
+        return {r["walker_id"]: _bytes(r["data"]) for r in rows}
+
     def neighbours(self, queries: list[tuple[str, Fix]]) -> list[LateLookup]:
         """For each late fix: stored already? and the matched fixes just before and after it."""
         db = self._db
