@@ -6,7 +6,10 @@ Skipped, with the reason, where PostgreSQL or Redis does not answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -21,9 +24,12 @@ from tests.e2e.test_fix_path import (
     register,
     send,
 )
+from tests.e2e.test_fix_path import (
+    page_fix as page,
+)
 from tests.e2e.test_restart import kept
 from tests.pg import fresh_postgres
-from tests.support import ORGANISER_TOKEN, Server
+from tests.support import ORGANISER_TOKEN, Server, free_port
 
 pytestmark = pytest.mark.e2e
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -219,3 +225,110 @@ def pg_fixes(url: str, walker_id: str) -> list[tuple]:
             "SELECT recorded_at, flags, distance_along_m FROM fixes WHERE walker_id=%s",
             (walker_id,),
         ).fetchall()
+
+
+# --- Redis restarts: dashboards re-sync, no fix lost ----------------------------------------------
+
+
+def start_redis(port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import redis
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            redis.Redis(port=port, socket_connect_timeout=1).ping()
+            return proc
+        except redis.RedisError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("redis-server did not start")
+
+
+def test_after_a_redis_restart_dashboards_resync_and_no_fix_is_lost(tmp_path):
+    redis_or_skip()
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed: a private Redis is needed to restart it")
+    port = free_port()
+    redis_proc = start_redis(port)
+    url = f"redis://127.0.0.1:{port}/0"
+    with fresh_postgres() as db:
+        a = Server(
+            db=tmp_path / "a.sqlite3", database=db, env={"REFUGEE_WALK_PUBSUB_URL": url}
+        ).start()
+        b = Server(
+            db=tmp_path / "b.sqlite3", database=db, env={"REFUGEE_WALK_PUBSUB_URL": url}
+        ).start()
+        try:
+            w = register(a, cohort()[4])
+            w.fixes = w.fixes[:200]
+
+            async def scenario() -> list[str]:
+                seen: list[str] = []
+                async with connect(
+                    f"{b.ws_url}/ws/live?token={ORGANISER_TOKEN}", open_timeout=10
+                ) as ws:
+                    seen.append(json.loads(await asyncio.wait_for(ws.recv(), 10))["type"])
+                    with httpx.Client(base_url=a.url) as c:
+                        send(c, w, list(enumerate(w.fixes))[:50])
+                    redis_proc.kill()
+                    redis_proc.wait()
+                    with httpx.Client(base_url=a.url, timeout=30) as c:  # Redis away: 503, retried
+                        r = c.post(
+                            "/api/fixes",
+                            json={"fixes": []},
+                            headers={"Authorization": f"Bearer {w.token}"},
+                        )
+                        assert r.status_code in (200, 503)
+                    restarted = start_redis(port)
+                    try:
+                        deadline = time.monotonic() + 15
+                        while "snapshot" not in seen[1:] and time.monotonic() < deadline:
+                            with contextlib.suppress(TimeoutError):
+                                seen.append(
+                                    json.loads(await asyncio.wait_for(ws.recv(), 1))["type"]
+                                )
+                        with httpx.Client(base_url=a.url) as c:
+                            for k in range(50, 200, 30):
+                                for _ in range(20):  # the phone resends until acknowledged
+                                    r = c.post(
+                                        "/api/fixes",
+                                        json={
+                                            "fixes": [
+                                                page(w, i, f)
+                                                for i, f in list(enumerate(w.fixes))[k : k + 30]
+                                            ]
+                                        },
+                                        headers={"Authorization": f"Bearer {w.token}"},
+                                    )
+                                    if r.status_code == 200:
+                                        break
+                                    time.sleep(0.5)
+                                assert r.status_code == 200, r.text
+                    finally:
+                        restarted.kill()
+                        restarted.wait()
+                return seen
+
+            seen = asyncio.run(scenario())
+            assert seen[0] == "snapshot" and "snapshot" in seen[1:]  # re-synchronised
+            assert stored_pg(db, w.id) == len(w.fixes)
+        finally:
+            a.stop()
+            b.stop()
+            if redis_proc.poll() is None:
+                redis_proc.kill()
