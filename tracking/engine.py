@@ -333,13 +333,16 @@ class Engine:
                 log.exception("engine tick failed")
                 for job in jobs:
                     if not job.future.done():
-                        job.future.set_exception(Unavailable(f"internal error: {exc}"))
+                        job.future.set_exception(Unavailable(f"the server could not do this: {exc}"))
             finally:
                 if self.cluster is not None:
                     await self._release(jobs)
 
     async def _tick(self, jobs: list[Job]) -> None:
         assert self.store is not None
+        if self._dirty:  # after a failed commit: the database is the truth
+            await self._reload()
+            self._dirty = False
         now = self.clock()
         tick = Tick(WriteBatch(received_at=now.timestamp()))
         intakes = [
@@ -370,10 +373,10 @@ class Engine:
                 )
             written = await self._write(tick.batch)
         except Exception as exc:
-            log.exception("commit failed: %d requests answered 503", len(jobs))
-            await self._reload(tick)
+            log.warning("commit failed (%s): %d requests answered 503", exc, len(jobs))
             for job in jobs:
                 job.future.set_exception(Unavailable(f"the database could not store this: {exc}"))
+            self._dirty = True  # memory is ahead of the database: reload before the next tick
             return
         self.ticks += 1
         for job in jobs:
@@ -466,13 +469,7 @@ class Engine:
 
     async def _resync(self) -> None:
         """Back from a lost Redis: reload everything from the database, re-snapshot dashboards."""
-        assert self.store is not None
-        self.registry.clear()
-        self.alerting.alerts.clear()
-        self._load(await self._on_writer(self.store.load))
-        if self.cluster is not None:
-            self.alerting.load([], self.registry.walkers, self.cluster.node)
-        self.hub.resync()
+        await self._reload()
 
     async def _write(self, batch: WriteBatch) -> Any:
         assert self.store is not None
@@ -482,12 +479,16 @@ class Engine:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._writer, lambda: fn(*args))
 
-    async def _reload(self, tick: Tick) -> None:
-        """After a failed commit: put the walkers of the tick back as the database has them."""
+    async def _reload(self) -> None:
+        """After a failed commit: every walker back as the database has them."""
         assert self.store is not None
+        loaded = await self._on_writer(self.store.load)  # first: a failed load changes nothing
         self.registry.clear()
         self.alerting.alerts.clear()
-        self._load(await self._on_writer(self.store.load))
+        self._load(loaded)
+        if self.cluster is not None:
+            self.alerting.load([], self.registry.walkers, self.cluster.node)
+        self.hub.resync()
 
     def _load(self, loaded: Loaded) -> None:
         for record in loaded.walkers:
