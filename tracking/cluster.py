@@ -40,6 +40,19 @@ for i, key in ipairs(KEYS) do
 end
 return 0
 """
+# KEYS: lock1, ver1, lock2, ver2, ...; ARGV: this process, lease ms. For each walker: 0 when
+# leased elsewhere, else its new version (the one this tick will write): one round trip.
+LEASE = """
+local out = {}
+for i = 1, #KEYS, 2 do
+  if redis.call('SET', KEYS[i], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    out[#out + 1] = redis.call('INCR', KEYS[i + 1])
+  else
+    out[#out + 1] = 0
+  end
+end
+return out
+"""
 
 
 class Cluster:
@@ -50,6 +63,7 @@ class Cluster:
         self.node = 0  # a small number unique to this process (alert ids carry it)
         self.redis: aioredis.Redis = aioredis.from_url(url)
         self._release = self.redis.register_script(RELEASE)
+        self._lease = self.redis.register_script(LEASE)
         self._listener: asyncio.Task | None = None
 
     @property
@@ -101,33 +115,32 @@ class Cluster:
             except Exception:
                 log.exception("a cluster message could not be applied")
 
-    async def lease(self, walker_ids: list[str]) -> tuple[set[str], dict[str, int]]:
-        """(walkers leased to this process, the newest version Redis knows of each)."""
-        if not walker_ids:
-            return set(), {}
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for walker_id in walker_ids:
-                pipe.set(self._lock(walker_id), self.name, nx=True, px=LEASE_MS)
-                pipe.get(self._version(walker_id))
-            answers = await pipe.execute()
-        leased, versions = set(), {}
-        for walker_id, got, version in zip(walker_ids, answers[0::2], answers[1::2], strict=True):
-            if got:
-                leased.add(walker_id)
-                versions[walker_id] = int(version or 0)
-        return leased, versions
+    async def lease(self, walker_ids: list[str]) -> dict[str, int]:
+        """Lease walkers for a tick: {walker: the version this tick writes} for those leased.
 
-    async def set_versions(self, versions: dict[str, int]) -> None:
-        """Before the commit: other processes will reload what they hold older than this."""
-        if versions:
-            await self.redis.mset({self._version(k): v for k, v in versions.items()})
+        The version is taken (INCR) with the lease, before anything is written: a process that
+        holds an older copy than `version - 1` reloads it from the database first.
+        """
+        if not walker_ids:
+            return {}
+        keys = [k for w in walker_ids for k in (self._lock(w), self._version(w))]
+        answers = await self._lease(keys=keys, args=[self.name, LEASE_MS])
+        return {w: int(v) for w, v in zip(walker_ids, answers, strict=True) if int(v)}
+
+    async def finish(self, walker_ids: list[str], message: dict[str, Any] | None) -> None:
+        """After the commit: tell the others what changed, and give the leases back."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            if message is not None:
+                pipe.publish(self.channel, orjson.dumps({**message, "from": self.name}))
+            if walker_ids:
+                await self._release(
+                    keys=[self._lock(w) for w in walker_ids], args=[self.name], client=pipe
+                )
+            await pipe.execute()
 
     async def release(self, walker_ids: list[str]) -> None:
         if walker_ids:
             await self._release(keys=[self._lock(w) for w in walker_ids], args=[self.name])
-
-    async def publish(self, message: dict[str, Any]) -> None:
-        await self.redis.publish(self.channel, orjson.dumps({**message, "from": self.name}))
 
     async def leader(self, role: str, ttl_s: float) -> bool:
         """Is this process the one to do `role` now? (a lease, renewed by its holder)"""

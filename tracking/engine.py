@@ -27,8 +27,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import orjson
-
 from routes.event import Event
 from tracking.alerting import Alerting, Tick
 from tracking.alerts import AlertRules
@@ -252,7 +250,8 @@ class Engine:
                 added.append(state)
             return added
 
-        return await self._submit(None, action)
+        # leased like any change: in a cluster their version starts in step everywhere
+        return await self._submit(None, action, tuple(r.id for r in records))
 
     async def update_walker(self, state: WalkerState, record: WalkerRecord) -> None:
         """Status, details or a personal route: a new route starts matching afresh."""
@@ -333,7 +332,9 @@ class Engine:
                 log.exception("engine tick failed")
                 for job in jobs:
                     if not job.future.done():
-                        job.future.set_exception(Unavailable(f"the server could not do this: {exc}"))
+                        job.future.set_exception(
+                            Unavailable(f"the server could not do this: {exc}")
+                        )
             finally:
                 if self.cluster is not None:
                     await self._release(jobs)
@@ -367,10 +368,6 @@ class Engine:
                 state.version += 1
                 tick.batch.states[walker_id] = saved(state)
         try:
-            if self.cluster is not None:  # before the commit: see tracking/cluster.py
-                await self.cluster.set_versions(
-                    {w: self.walkers[w].version for w in tick.batch.states}
-                )
             written = await self._write(tick.batch)
         except Exception as exc:
             log.warning("commit failed (%s): %d requests answered 503", exc, len(jobs))
@@ -392,56 +389,61 @@ class Engine:
         for walker_id in tick.changed:
             self.hub.walker_changed(walker_id)
         if self.cluster is not None:
-            await self._publish(tick)
+            await self._release(jobs, tick)
+            for job in jobs:
+                job.leased = False  # released with the publication
 
     # --- a cluster of processes (tracking/cluster.py) -----------------------------------------
     async def _lease(self, jobs: list[Job]) -> list[Job]:
         """The jobs whose walkers this process now holds; the others wait for the next tick.
 
-        Walkers whose newest version is elsewhere are loaded from the database first.
+        Walkers last written elsewhere (their version moved on) are loaded from the database.
         """
         assert self.cluster is not None and self.store is not None
         wanted = sorted({w for job in jobs for w in job.walkers})
-        leased, versions = await self.cluster.lease(wanted)
-        stale = [w for w in leased if w in self.walkers and versions[w] > self.walkers[w].version]
+        versions = await self.cluster.lease(wanted)
+        stale = [
+            w for w, v in versions.items() if w in self.walkers and v - 1 > self.walkers[w].version
+        ]
         if stale:
             fresh = await self._on_writer(self.store.walker_states, stale)
             for walker_id, blob in fresh.items():
                 restore(self.walkers[walker_id], blob)
+        for walker_id, version in versions.items():  # this tick writes that version
+            if walker_id in self.walkers:
+                self.walkers[walker_id].version = version - 1
         ready: list[Job] = []
         waiting: list[Job] = []
         for job in jobs:
-            (ready if all(w in leased for w in job.walkers) else waiting).append(job)
+            (ready if all(w in versions for w in job.walkers) else waiting).append(job)
         self._deferred.extend(waiting)
         held = {w for job in ready for w in job.walkers}
-        await self.cluster.release([w for w in leased if w not in held])
+        await self.cluster.release([w for w in versions if w not in held])
         for job in ready:
             job.leased = True
         return ready
 
-    async def _release(self, jobs: list[Job]) -> None:
+    async def _release(self, jobs: list[Job], tick: Tick | None = None) -> None:
+        """After the commit: publish what it changed, and give the leases back (one trip)."""
         assert self.cluster is not None
-        held = {w for job in jobs if job.leased for w in job.walkers}
+        held = sorted({w for job in jobs if job.leased for w in job.walkers})
+        message = None
+        if tick is not None:
+            records = tick.batch.walkers_added + tick.batch.walkers_updated
+            message = {
+                "records": [_record_out(r) for r in records],
+                "states": {
+                    w: [self.walkers[w].version, blob.decode()]
+                    for w, blob in tick.batch.states.items()
+                    if w in self.walkers
+                },
+                "deleted": tick.deleted,
+                "events": tick.events,
+            }
         try:
-            await self.cluster.release(sorted(held))
-        except Exception:  # the leases expire by themselves
-            log.exception("could not release walker leases")
-
-    async def _publish(self, tick: Tick) -> None:
-        """Tell the other processes what this tick committed."""
-        assert self.cluster is not None
-        records = [r for r in tick.batch.walkers_added + tick.batch.walkers_updated]
-        try:
-            await self.cluster.publish(
-                {
-                    "records": [_record_out(r) for r in records],
-                    "states": {w: blob.decode() for w, blob in tick.batch.states.items()},
-                    "deleted": tick.deleted,
-                    "events": tick.events,
-                }
-            )
-        except Exception:  # the others catch up from the database at their next lease
-            log.exception("could not publish a tick to the cluster")
+            await self.cluster.finish(held, message)
+        except Exception:  # the leases expire; the others catch up at their next lease
+            log.exception("could not publish a tick or release its leases")
 
     def _apply_remote(self, message: dict[str, Any]) -> None:
         """Another process committed a tick: bring this process's copy up to date."""
@@ -452,9 +454,9 @@ class Engine:
                 self.registry.add(record)
             else:
                 self.registry.update(state, record)
-        for walker_id, blob in message.get("states", {}).items():
+        for walker_id, (version, blob) in message.get("states", {}).items():
             state = self.walkers.get(walker_id)
-            if state is not None and orjson.loads(blob).get("v", 0) > state.version:
+            if state is not None and version > state.version:
                 restore(state, blob.encode())
             self.hub.walker_changed(walker_id)
         for walker_id in message.get("deleted", []):
