@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import os
 import secrets
 import sys
 from collections.abc import AsyncIterator
@@ -53,7 +54,12 @@ SWEEP_EVERY_S = 30.0
 
 
 def organiser_token(settings: Settings) -> tuple[str, bool]:
-    """The organiser secret: from settings, else kept beside the database (made at first start)."""
+    """The organiser secret: from settings, else kept beside the database (made at first start).
+
+    A token from settings shorter than 20 characters raises `SettingsError`. The file is
+    created with mode 0600, so the secret is never readable by others, not even for a moment.
+    """
+    settings.check()
     if settings.organiser_token:
         return settings.organiser_token, False
     path = settings.db_path.with_name(settings.db_path.name + ".organiser-token")
@@ -61,8 +67,9 @@ def organiser_token(settings: Settings) -> tuple[str, bool]:
         return path.read_text().strip(), False
     path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24)
-    path.write_text(token + "\n")
-    path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
     return token, True
 
 
