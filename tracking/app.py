@@ -33,6 +33,7 @@ from tracking.storage.sqlite import SqliteStorage
 from tracking.views import compact_view
 from tracking.web import errors
 from tracking.web.context import now, view_context
+from tracking.web.throttle import Throttle
 
 log = logging.getLogger("refugee_walk")
 
@@ -131,6 +132,7 @@ def create_app(settings: Settings, event: Event | None = None) -> FastAPI:
     app.state.organiser_token = token
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(Throttle, settings=settings)
     _mount_assets(app)
     for name in ROUTERS:
         try:
