@@ -31,8 +31,9 @@ from tracking.settings import Settings
 from tracking.storage.base import WalkerRecord
 from tracking.storage.sqlite import SqliteStorage
 from tracking.views import compact_view
-from tracking.web import errors
+from tracking.web import docs, errors
 from tracking.web.context import now, view_context
+from tracking.web.security import SecurityHeaders
 from tracking.web.throttle import Throttle
 
 log = logging.getLogger("refugee_walk")
@@ -131,6 +132,8 @@ def create_app(settings: Settings, event: Event | None = None) -> FastAPI:
     app.state.hub = hub
     app.state.organiser_token = token
     errors.install(app)
+    docs.install(app)
+    app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(Throttle, settings=settings)
     _mount_assets(app)

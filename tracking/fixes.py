@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-
 FIRST_YEAR, LAST_YEAR = 1970, 2999
 
 
