@@ -45,6 +45,7 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
     log: Path | None = None
+    log_level: str = "warning"
 
     @property
     def url(self) -> str:
@@ -79,7 +80,7 @@ class Server:
                     "--event",
                     self.event,
                     "--log-level",
-                    "warning",
+                    self.log_level,
                 ],
                 env=env,
                 stdout=log,

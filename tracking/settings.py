@@ -78,9 +78,6 @@ class Settings:
     cpu_wait_s: float = _s(
         2.0, "How long a GPX upload waits for a free slot before it gets 503 with Retry-After."
     )
-    map_cache_bytes: int = _s(
-        32 * 1024 * 1024, "Bytes of built walker route maps kept in memory (least used go first)."
-    )
     http_max_header_bytes: int = _s(
         16 * 1024, "Request line plus headers larger than this get 431 and the connection closes."
     )

@@ -14,7 +14,7 @@ import hashlib
 import html
 import json
 import re
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -31,6 +31,7 @@ from maps.offline import offline_map
 from routes.prepared import PreparedRoute
 from tracking.views import walker_view
 from tracking.walker_state import WalkerState
+from tracking.web.bytecache import MAP_CACHE_BYTES, byte_cached
 from tracking.web.context import view_context
 from tracking.web.deps import settings, tracker
 
@@ -479,7 +480,7 @@ window.addEventListener("message", function (e) {
 """
 
 
-@lru_cache(maxsize=64)
+@byte_cached(MAP_CACHE_BYTES)  # bounded in bytes (a personal route's map can be MBs)
 def map_html(route: PreparedRoute, colour: str, tiles_url: str, attribution: str) -> str:
     """The route with its check-in points and a hidden marker for the walker (one per route)."""
     fmap = offline_map("served", tiles_url=tiles_url, attribution=attribution)
