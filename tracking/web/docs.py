@@ -15,12 +15,16 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 
+from tracking.web import openapi
+
 ASSETS = "/docs-assets"
 REPLACED = ("/docs", "/docs/oauth2-redirect", "/redoc")
 
 
 def install(app: FastAPI) -> None:
-    """Serve Swagger UI's files from the package and answer /docs with a page that uses them."""
+    """Serve Swagger UI's files from the package and answer /docs with a page that uses them;
+    complete the OpenAPI schema it shows (`tracking.web.openapi`)."""
+    openapi.install(app)
     import fastapi_offline
 
     assets = Path(fastapi_offline.__file__).resolve().parent / "static"
