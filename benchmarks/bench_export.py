@@ -51,10 +51,9 @@ def fill(db: Path, walkers: list[tuple[str, str]], start: datetime) -> int:
                 along = min(route.length_m, 13.0 * i)
                 lon, lat = route.point_at(along)
                 flags = "" if i % 50 else "poor_accuracy"
-                rows.append(
-                    (walker_id, t0 + 10 * i, f"b{i}", t0 + 10 * i + 1, lat, lon, 8.0, 1.3)
-                    + (None, 12.5, 80.0, "web", flags, along, 3.0)
-                )
+                at = t0 + 10 * i
+                fix = (lat, lon, 8.0, 1.3, None, 12.5, 80.0, "web", flags, along, 3.0)
+                rows.append((walker_id, at, f"b{i}", at + 1, *fix))
             conn.executemany(INSERT, rows)
             n += len(rows)
     conn.close()
