@@ -9,8 +9,10 @@ read and answered, and a connection that sends its head one byte a minute stays 
 - the request head (request line and headers) is at most `http_max_header_bytes` (431),
 - at most `http_max_headers` header fields (431), a target of at most
   `http_max_request_line_bytes` (414),
-- the head must be complete `http_header_timeout_s` after the connection opens or the previous
-  response ends (slowloris); otherwise the connection is closed.
+- the head must be complete `http_header_timeout_s` after the connection opens or the request's
+  first byte arrives (slowloris); otherwise the connection is closed. Between requests, the
+  idle keep-alive timeout applies. Body bytes that follow an early answer (a 413) are not
+  counted as head bytes.
 """
 
 from __future__ import annotations
@@ -69,8 +71,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        if self._awaiting_head:
-            self._arm_head_timer()
         self._unset_keepalive_if_required()
         try:
             self.parser.feed_data(data)
@@ -94,11 +94,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             if self._head_bytes > self.limits.max_head_bytes:
                 self._refuse(431, "the request headers are larger than the server accepts")
 
-    def on_message_begin(self) -> None:
+    def on_message_begin(self) -> None:  # the first byte of a request
         super().on_message_begin()
         self._awaiting_head = True
         self._header_count = 0
         self._field_bytes = 0
+        self._arm_head_timer()
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
@@ -122,10 +123,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._cancel_head_timer()
         super().on_headers_complete()
-
-    def on_response_complete(self) -> None:
-        self._awaiting_head = True
-        super().on_response_complete()
 
     def send_400_response(self, msg: str) -> None:
         if not self._refused:

@@ -423,7 +423,9 @@ def test_pages_run_in_chromium_without_csp_violations(browser, pages: tuple[Serv
     page.goto(f"{srv.url}/w/{token}")
     page.wait_for_load_state("load")
     page.goto(f"{srv.url}/organiser#token={ORGANISER_TOKEN}")
-    page.wait_for_function("document.querySelector('.leaflet-container') !== null", timeout=15_000)
+    page.wait_for_function(
+        "() => document.querySelector('.leaflet-container') !== null", timeout=15_000
+    )
     page.wait_for_timeout(1500)
     context.close()
     assert [v for v in violations if "tile.openstreetmap.org" not in v] == []
