@@ -139,3 +139,26 @@ def test_a_short_organiser_token_is_refused(tmp_path: Path) -> None:
     token, made = organiser_token(Settings(db_path=tmp_path / "x.sqlite3"))
     assert made and len(token) >= 20
     assert (tmp_path / "x.sqlite3.organiser-token").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_byte_cache_refuses_to_wait_for_ever_for_a_builder() -> None:
+    import threading
+
+    from tracking.web.bytecache import BusyError
+
+    cache = ByteCache(max_bytes=100, builders=1, wait_s=0.1)
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> str:
+        started.set()
+        release.wait(5)
+        return "slow"
+
+    worker = threading.Thread(target=lambda: cache.get_or_build("a", slow))
+    worker.start()
+    started.wait(5)
+    with pytest.raises(BusyError):
+        cache.get_or_build("b", lambda: "b")
+    release.set()
+    worker.join()
+    assert cache.get_or_build("b", lambda: "b") == "b"

@@ -2,8 +2,9 @@
 
 A personal route's map page can be a few MB; 64 entries of that is a lot of memory. This cache
 keeps built strings up to `max_bytes` in total, forgets the least recently used first, and
-builds at most `builders` values at once (the others wait), so a burst of map requests cannot
-run many folium builds side by side.
+builds at most `builders` values at once (the others wait up to `wait_s`, then get `BusyError`,
+answered 503 with Retry-After), so a burst of map requests cannot run many folium builds side by
+side or hold every worker thread.
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ from typing import Any
 MAP_CACHE_BYTES = 32 * 1024 * 1024  # built walker route maps kept in memory
 
 
+class BusyError(Exception):
+    """Every builder stayed busy for the whole wait (HTTP 503 with Retry-After)."""
+
+
 class ByteCache:
-    def __init__(self, max_bytes: int, builders: int = 2) -> None:
+    def __init__(self, max_bytes: int, builders: int = 2, wait_s: float = 10.0) -> None:
         self.max_bytes = max_bytes
+        self.wait_s = wait_s
         self.size = 0
         self._items: OrderedDict[Hashable, str] = OrderedDict()
         self._lock = threading.Lock()
@@ -30,11 +36,15 @@ class ByteCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        with self._builders:
+        if not self._builders.acquire(timeout=self.wait_s):
+            raise BusyError("the server is busy drawing maps; try again in a few seconds")
+        try:
             with self._lock:  # built by another thread while this one waited?
                 if key in self._items:
                     return self._items[key]
             value = build()
+        finally:
+            self._builders.release()
         self._put(key, value)
         return value
 

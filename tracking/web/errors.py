@@ -8,13 +8,18 @@ from fastapi.responses import JSONResponse
 
 from routes.errors import EventConfigError, GpxReadError, GpxTooLargeError
 from tracking.protocols import ProtocolError
+from tracking.web.bytecache import BusyError
 
 STATUS_CODES: dict[type[Exception], int] = {
     GpxTooLargeError: 413,
     GpxReadError: 422,
     ProtocolError: 400,
+    BusyError: 503,
     EventConfigError: 500,
 }
+
+
+RETRY_AFTER_S = {503: 5}  # statuses that tell the client when to come back
 
 
 def install(app: FastAPI) -> None:
@@ -25,7 +30,9 @@ def install(app: FastAPI) -> None:
 
 def _handler(status: int):
     async def handle(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+        retry = RETRY_AFTER_S.get(status)
+        headers = {"Retry-After": str(retry)} if retry else None
+        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
     return handle
 
