@@ -40,7 +40,6 @@ def snapshot(t: Tracker) -> Snapshot:
     ctx = view_context(t)
     walkers = {}
     checkins = []
-    all_checkins = t.store.all_checkins()
     for state in list(t.walkers.values()):
         r = state.record
         walkers[r.id] = {
@@ -53,7 +52,7 @@ def snapshot(t: Tracker) -> Snapshot:
             "distance_along_m": round(state.progress.distance_along_m, 1),
         }
         points = {cp.id: cp for cp in state.route.checkpoints} if state.route else {}
-        for c in all_checkins.get(r.id, []):
+        for c in sorted(state.checkins.values(), key=lambda c: c.at):
             cp = points.get(c.checkpoint_id)
             checkins.append(
                 {
