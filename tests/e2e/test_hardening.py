@@ -225,6 +225,25 @@ def test_oversized_url_and_too_many_headers_are_refused(server: Server) -> None:
         assert s.recv(100).startswith(b"HTTP/1.1 431")
 
 
+def test_idle_keep_alive_and_silent_connections_are_closed(tmp_path: Path) -> None:
+    env = {"REFUGEE_WALK_HTTP_KEEP_ALIVE_S": "1", "REFUGEE_WALK_HTTP_HEADER_TIMEOUT_S": "2"}
+    srv = Server(db=tmp_path / "k.sqlite3", env=env).start()
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as idle:
+            idle.sendall(b"GET /api/routes HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert idle.recv(100).startswith(b"HTTP/1.1 200")
+            started = time.monotonic()
+            while idle.recv(65536):  # the rest of the answer, then the close
+                pass
+            assert time.monotonic() - started < 3
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as silent:
+            started = time.monotonic()
+            assert silent.recv(100) == b""  # never sent a byte: closed at the head timeout
+            assert 1.5 < time.monotonic() - started < 4
+    finally:
+        srv.stop()
+
+
 # --- 3. throttling ---------------------------------------------------------------------------------
 def osmand_params(token: str, i: int, start: datetime) -> dict[str, str]:
     lon, lat = ROUTE.point_at(1.2 * i)
