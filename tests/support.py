@@ -46,6 +46,7 @@ class Server:
     proc: subprocess.Popen | None = None
     log: Path | None = None
     database: str = ""  # a postgresql:// URL instead of the SQLite file `db`
+    log_level: str = "warning"
 
     @property
     def url(self) -> str:
@@ -80,7 +81,7 @@ class Server:
                     "--event",
                     self.event,
                     "--log-level",
-                    "warning",
+                    self.log_level,
                 ],
                 env=env,
                 stdout=log,

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import importlib
 import logging
+import os
 import secrets
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -34,7 +35,9 @@ from tracking.registry import Registry
 from tracking.settings import Settings
 from tracking.storage import database_url, open_storage
 from tracking.storage.base import WalkerRecord
-from tracking.web import errors
+from tracking.web import docs, errors
+from tracking.web.security import SecurityHeaders
+from tracking.web.throttle import Throttle
 
 log = logging.getLogger("refugee_walk")
 
@@ -55,7 +58,12 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def organiser_token(settings: Settings) -> tuple[str, bool]:
-    """The organiser secret: from settings, else kept beside the database (made at first start)."""
+    """The organiser secret: from settings, else kept beside the database (made at first start).
+
+    A token from settings shorter than 20 characters raises `SettingsError`. The file is
+    created with mode 0600, so the secret is never readable by others, not even for a moment.
+    """
+    settings.check()
     if settings.organiser_token:
         return settings.organiser_token, False
     path = settings.db_path.with_name(settings.db_path.name + ".organiser-token")
@@ -65,8 +73,9 @@ def organiser_token(settings: Settings) -> tuple[str, bool]:
         return path.read_text().strip(), False
     path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24)
-    path.write_text(token + "\n")
-    path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
     return token, True
 
 
@@ -128,7 +137,10 @@ def create_app(settings: Settings, event: Event | None = None) -> FastAPI:
     app.state.tracker = engine
     app.state.organiser_token = token
     errors.install(app)
+    docs.install(app)
+    app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)  # inside the gzip
     app.add_middleware(PagesGZip, minimum_size=1024)
+    app.add_middleware(Throttle, settings=settings)
     _mount_assets(app)
     for name in ROUTERS:
         app.include_router(importlib.import_module(name).router)

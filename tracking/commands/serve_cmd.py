@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from routes.errors import EventConfigError
-from tracking.settings import Settings
+from tracking.settings import Settings, SettingsError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,27 +44,23 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from tracking.app import create_app
+    from tracking.logs import remember_secret
+    from tracking.server import uvicorn_options
 
     settings = settings_from(args)
     try:
         app = create_app(settings)
-    except EventConfigError as exc:
+    except (EventConfigError, SettingsError) as exc:
         print(f"refugee-walk: {exc}", file=sys.stderr)
         return 2
+    remember_secret(app.state.organiser_token)
     print(
         f"Refugee Walk on {settings.base_url}  (organiser dashboard: {settings.base_url}/organiser,"
         f" API docs: {settings.base_url}/docs, database: {settings.db_path})",
         file=sys.stderr,
     )
     try:
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=args.log_level,
-            ws="websockets-sansio" if _has_sansio() else "auto",
-            ws_per_message_deflate=settings.live_compression,
-        )
+        uvicorn.run(app, **uvicorn_options(settings, args.log_level))
     except OSError as exc:
         print(
             f"refugee-walk: cannot listen on {settings.host}:{settings.port}: {exc}",
@@ -72,11 +68,3 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     return 0
-
-
-def _has_sansio() -> bool:
-    try:
-        import uvicorn.protocols.websockets.websockets_sansio_impl  # noqa: F401
-    except ImportError:
-        return False
-    return True

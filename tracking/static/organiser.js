@@ -161,6 +161,12 @@
   }
 
   // --- sign-in ----------------------------------------------------------------------------------
+  function base64url(text) {
+    var bytes = new TextEncoder().encode(text), binary = "";
+    for (var i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
   function tokenFromUrl() {
     var hash = new URLSearchParams(location.hash.replace(/^#/, ""));
     var query = new URLSearchParams(location.search);
@@ -227,7 +233,8 @@
   function connect() {
     if (!state.token) return;
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(scheme + location.host + "/ws/live?token=" + encodeURIComponent(state.token));
+    // The token goes in Sec-WebSocket-Protocol (base64url), never in the URL (URLs get logged).
+    var ws = new WebSocket(scheme + location.host + "/ws/live", ["refugee-walk", "bearer." + base64url(state.token)]);
     state.ws = ws;
     setConnection("connecting", state.failures ? "Reconnecting…" : "Connecting…");
     ws.onmessage = function (ev) {

@@ -13,7 +13,7 @@ import hashlib
 import html
 import json
 import re
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from tracking.app_setup import (
 )
 from tracking.views import walker_view
 from tracking.walker_state import WalkerState
+from tracking.web.bytecache import MAP_CACHE_BYTES, byte_cached
 from tracking.web.context import view_context
 from tracking.web.deps import settings, tracker
 
@@ -445,7 +446,7 @@ window.addEventListener("message", function (e) {
 """
 
 
-@lru_cache(maxsize=64)
+@byte_cached(MAP_CACHE_BYTES)  # bounded in bytes (a personal route's map can be MBs)
 def map_html(route: PreparedRoute, colour: str, tiles_url: str, attribution: str) -> str:
     """The route with its check-in points and a hidden marker for the walker (one per route)."""
     fmap = offline_map("served", tiles_url=tiles_url, attribution=attribution)
