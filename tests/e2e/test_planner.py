@@ -181,6 +181,7 @@ def test_draw_a_loop_see_it_count_and_download_it(browser, srv: Server, tmp_path
     assert 19_600 < result["m"] < 25_000
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "planner.png"))
+    page.screenshot(path=str(PROJECT / "docs" / "img" / "planner.png"))
     with page.expect_download() as download:
         page.click("#download")
     saved = tmp_path / "drawn.gpx"

@@ -187,6 +187,7 @@ def shoot(p: Phone, name: str, section: str | None = None) -> None:
     else:
         p.page.evaluate("() => window.scrollTo(0, 0)")
     p.page.screenshot(path=str(ARTIFACTS / f"walker-{name}.png"))
+    p.page.screenshot(path=str(PROJECT / "docs" / "img" / f"walker-{name}.png"))  # the README's
 
 
 def far_checkin(p: Phone, route: PreparedRoute) -> tuple[str, str]:

@@ -656,7 +656,7 @@
     state.stats.alerts++;
     if (!known && alert.state === "open" && alert.kind === "sos") {
       toast("SOS: " + (alert.walker_name || "a walker") + (alert.bib ? " #" + alert.bib : "") + " — click to show",
-        function () { selectWalker(alert.walker_id, { fly: true }); });
+        function () { showWalker(alert.walker_id, alert); });
     }
     later("alerts", renderAlerts, 100);
     if (alert.walker_id === state.selected) later("detail", refreshDetail, 300);
@@ -701,31 +701,83 @@
     kinds.forEach(function (k) { box.appendChild(chip(k, CONFIG.alert_kinds[k], counts[k])); });
   }
 
+  // An alert card: the card itself shows the walker; Acknowledge and Resolve sit apart, below, and
+  // each asks for a second, deliberate click ("Yes, acknowledge") before anything is sent.
+  var CONFIRM_MS = 5000;
+
   function alertItem(a) {
     var acked = a.state === "acknowledged";
     var actions = el("div", { className: "rw-alert-actions" },
       acked ? el("span", { className: "rw-alert-state" }, "Acknowledged ", clock(a.acked_at)) :
-        el("button", { type: "button", className: "rw-btn rw-primary", dataset: { action: "ack" },
-          on: { click: function (ev) { ev.stopPropagation(); setAlert(a.id, "ack"); } } }, "Acknowledge"),
-      el("button", { type: "button", className: "rw-btn", dataset: { action: "resolve" },
-        on: { click: function (ev) { ev.stopPropagation(); setAlert(a.id, "resolve"); } } }, "Resolve"));
+        confirmButton(a, "ack", "Acknowledge", "Yes, acknowledge", "rw-primary"),
+      confirmButton(a, "resolve", "Resolve", "Yes, resolve", ""));
     return el("li", {
       className: "rw-alert rw-kind-" + a.kind + (acked ? " rw-acked" : ""),
       dataset: { alertId: String(a.id), kind: a.kind, state: a.state },
-      title: "Show on the map",
-      on: { click: function () { selectWalker(a.walker_id, { fly: true, at: a }); } },
     },
-    el("div", { className: "rw-alert-top" },
+    el("button", {
+      type: "button", className: "rw-alert-show", title: "Show on the map",
+      on: { click: function () { showWalker(a.walker_id, a); } },
+    },
+    el("span", { className: "rw-alert-top" },
       el("span", { className: "rw-alert-kind" }, CONFIG.alert_kinds[a.kind] || a.kind),
       el("span", { className: "rw-alert-who" }, a.walker_name || a.walker_id, a.bib ? " #" + a.bib : ""),
       el("span", { className: "rw-alert-when", title: a.at }, clock(a.at))),
-    el("div", { className: "rw-alert-bottom" }, el("div", { className: "rw-alert-msg" }, a.message), actions));
+    el("span", { className: "rw-alert-msg" }, a.message)),
+    actions);
+  }
+
+  function confirmButton(a, action, label, confirmLabel, extraClass) {
+    var button = el("button", {
+      type: "button", className: "rw-btn " + extraClass, dataset: { action: action },
+      on: {
+        click: function (ev) {
+          ev.stopPropagation();
+          if (button.dataset.armed === "yes") {
+            clearTimeout(button.rwTimer);
+            button.disabled = true;
+            setAlert(a.id, action);
+            return;
+          }
+          button.dataset.armed = "yes";
+          button.textContent = confirmLabel;
+          button.rwTimer = setTimeout(function () {
+            delete button.dataset.armed;
+            button.textContent = label;
+          }, CONFIRM_MS);
+        },
+      },
+    }, label);
+    return button;
   }
 
   function setAlert(id, action) {
     postJson("/api/alerts/" + id + "/" + action).then(applyAlert).catch(function (err) {
       toast("Could not update the alert: " + err.message);
+      renderAlerts();
     });
+  }
+
+  // --- phone layout: the list first, the map behind a tab ---------------------------------------
+  var phoneLayout = window.matchMedia("(max-width: 700px)");
+
+  function showTab(tab) {
+    document.body.dataset.tab = tab;
+    document.querySelectorAll("#rw-tabs [data-tab]").forEach(function (b) {
+      b.setAttribute("aria-pressed", String(b.dataset.tab === tab));
+    });
+    if (tab === "map") map.invalidateSize();
+  }
+
+  document.querySelectorAll("#rw-tabs [data-tab]").forEach(function (b) {
+    b.addEventListener("click", function () { showTab(b.dataset.tab); });
+  });
+
+  // An alert, the toast or a search result: on a phone the detail opens in the list (with a
+  // "Show on the map" button), elsewhere the map flies to the walker beside it.
+  function showWalker(id, alert) {
+    selectWalker(id, { fly: true, at: alert });
+    if (phoneLayout.matches) $("rw-side").scrollTop = 0;
   }
 
   // --- search ---------------------------------------------------------------------------------------
@@ -900,6 +952,8 @@
           el("span", null, clock(c.at), c.source === "manual" ? " (button)" : ""));
       })) : el("p", { className: "rw-hint" }, "None yet."),
       el("div", { className: "rw-detail-actions" },
+        el("button", { type: "button", className: "rw-btn rw-primary rw-phone-only",
+          on: { click: function () { showTab("map"); } } }, "Show on the map"),
         statusButton(v, "dropped_out", "Dropped out"),
         statusButton(v, "picked_up", "Picked up"),
         v.status_override ? statusButton(v, "walking", "Back walking") : null),

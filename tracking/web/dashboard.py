@@ -187,6 +187,7 @@ def _asset_version(name: str) -> str:
 def _head() -> str:
     css, js = ASSETS
     return (
+        '<link rel="icon" href="/favicon.ico" type="image/svg+xml">'
         f'<link rel="stylesheet" href="/static/{css}?v={_asset_version(css)}">'
         f'<script defer src="/static/{js}?v={_asset_version(js)}"></script>'
     )
@@ -210,6 +211,7 @@ BODY = """
       <div class="rw-menu-items">
         <button type="button" data-export="tracks.gpkg">Tracks, fixes and check-ins (GeoPackage)</button>
         <button type="button" data-export="tracks.geojson">Tracks (GeoJSON)</button>
+        <button type="button" data-export="fixes.geojson">Every position (GeoJSON)</button>
         <button type="button" data-export="checkins.geojson">Check-ins (GeoJSON)</button>
         <button type="button" data-export="tracks.gpx">Tracks (GPX)</button>
       </div>
@@ -217,6 +219,10 @@ BODY = """
     <button type="button" class="rw-link" id="rw-signout">Sign out</button>
   </div>
 </header>
+<nav class="rw-tabs" id="rw-tabs" aria-label="View">
+  <button type="button" data-tab="list" aria-pressed="true">List</button>
+  <button type="button" data-tab="map" aria-pressed="false">Map</button>
+</nav>
 <aside class="rw-side" id="rw-side">
   <div class="rw-search">
     <input id="rw-search" type="search" autocomplete="off" spellcheck="false"

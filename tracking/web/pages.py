@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from html import escape
+from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from tracking.web.deps import tracker
+
+FAVICON = Path(__file__).resolve().parents[1] / "static" / "favicon.svg"
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,3 +38,11 @@ def landing(request: Request) -> str:
         f"{er.name} ({er.route.length_m / 1000:.1f} km)" for er in event.routes.values()
     )
     return PAGE.format(name=escape(event.name), date=event.date.isoformat(), routes=escape(routes))
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The icon browsers ask for by themselves (an SVG: every current browser reads it)."""
+    return FileResponse(
+        FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"}
+    )
