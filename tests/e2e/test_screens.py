@@ -21,7 +21,7 @@ SCREENS = {"phone": (390, 844), "tablet": (768, 1024), "laptop": (1024, 768)}
 TILE_HOST = "tile.openstreetmap.org"
 # The controls a person needs on each page, by CSS selector.
 CONTROLS = {
-    "landing": ["a[href='/organiser']", "a[href='/plan']", ".langs a"],
+    "landing": ["a[href='/organiser']", "a[href^='/plan']", ".langs a"],
     "organiser": ["#rw-search", "#rw-export summary", "#rw-signout", "#rw-alerts-empty"],
     "walker": ["#share-btn", "#checkin-btn", "#sos-top", ".langs a"],
     "plan": ["#file", "#download", "header .langs button", "input[name=target]"],
@@ -123,3 +123,20 @@ def test_the_favicon_is_served(module_server: Server) -> None:
     with module_server.client() as c:
         r = c.get("/favicon.ico")
     assert r.status_code == 200 and r.content.startswith(b"<svg")
+
+
+@pytest.mark.parametrize(
+    ("header", "query", "words"),
+    [
+        ("fr-BE,fr;q=0.9", "", "Tableau de bord des organisateurs"),
+        ("nl-BE", "", "Dashboard voor organisatoren"),
+        ("nl-BE", "?lang=en", "Organiser dashboard"),
+    ],
+)
+def test_the_landing_page_speaks_the_three_languages(
+    module_server: Server, header: str, query: str, words: str
+) -> None:
+    with module_server.client() as c:
+        r = c.get(f"/{query}", headers={"Accept-Language": header})
+    assert r.status_code == 200 and words in r.text
+    assert "<script" not in r.text  # nothing inline

@@ -25,10 +25,8 @@ from routes.bundled import event_path
 from routes.event import Event, load_event
 from routes.prepared import PreparedRoute
 from tests.support import PROJECT, Server, register_walker
+from tracking.web.i18n import LANGUAGES, catalogue, choose_language
 from tracking.web.walker_page import (
-    LANGUAGES,
-    catalogue,
-    choose_language,
     owntracks_config,
     owntracks_link,
     qr_svg,

@@ -25,7 +25,11 @@ def install(app: FastAPI) -> None:
 
 def _handler(status: int):
     async def handle(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+        body = {"detail": str(exc)}
+        code = getattr(exc, "code", None)
+        if isinstance(code, str):
+            body["code"] = code  # pages translate the reason by its code
+        return JSONResponse(body, status_code=status)
 
     return handle
 

@@ -2,7 +2,7 @@
 
 Everything here shows one walker their own data only: the token in the path names the walker,
 and the page's script sends it as `Authorization: Bearer <token>` to /api/fixes, /api/checkins,
-/api/sos and /api/me. The words come from one catalogue (`static/walker-i18n.json`) in Dutch,
+/api/sos and /api/me. The words come from one catalogue (`static/i18n.json`, see `i18n.py`) in Dutch,
 English and French: pages are rendered in the negotiated language and the script gets the
 same strings, so a message reads the same whether the server or the phone writes it.
 """
@@ -10,12 +10,10 @@ same strings, so a message reads the same whether the server or the phone writes
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import json
 import re
-from functools import cache, lru_cache
-from pathlib import Path
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -31,15 +29,14 @@ from maps.offline import offline_map
 from routes.prepared import PreparedRoute
 from tracking.views import walker_view
 from tracking.walker_state import WalkerState
+from tracking.web.assets import asset_url, script_json
 from tracking.web.context import view_context
 from tracking.web.deps import settings, tracker
+from tracking.web.i18n import LANG_COOKIE, LANGUAGES, catalogue
+from tracking.web.i18n import language as _language
 
 router = APIRouter(include_in_schema=False)
 
-LANGUAGES = ("nl", "en", "fr")
-LANG_COOKIE = "rw_lang"
-STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
-CATALOGUE = STATIC_DIR / "walker-i18n.json"
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -56,64 +53,7 @@ APP_INTERVAL_S = 30
 APP_DISTANCE_M = 25
 
 
-# --- language ------------------------------------------------------------------------------
-@cache
-def catalogue() -> dict[str, dict[str, dict[str, str]]]:
-    """{language: {"page": {...}, "setup": {...}}}; "page" is what the script also gets."""
-    loaded: dict[str, dict[str, dict[str, str]]] = json.loads(CATALOGUE.read_text(encoding="utf-8"))
-    return loaded
-
-
-def choose_language(query: str | None, cookie: str | None, accept_language: str) -> str:
-    """?lang=, then the switch's cookie, then the browser's languages; Dutch for Belgium.
-
-    A browser asking for none of the three gets Dutch when it is set to Belgium or the
-    Netherlands (or says nothing), English otherwise.
-    """
-    for chosen in (query, cookie):
-        if chosen in LANGUAGES:
-            return chosen
-    tags = _accepted(accept_language)
-    for tag in tags:
-        primary = tag.split("-")[0]
-        if primary in LANGUAGES:
-            return primary
-    if not tags or any(tag.endswith(("-be", "-nl")) for tag in tags):
-        return "nl"
-    return "en"
-
-
-def _accepted(header: str) -> list[str]:
-    """Language tags of an Accept-Language header, most wanted first (q=0 dropped)."""
-    weighted = []
-    for i, part in enumerate(header.split(",")):
-        tag, _, params = part.strip().lower().partition(";")
-        match = re.search(r"q=([0-9.]+)", params)
-        try:
-            q = float(match[1]) if match else 1.0
-        except ValueError:
-            q = 0.0
-        if tag and tag != "*" and q > 0:
-            weighted.append((-q, i, tag))
-    return [tag for _, _, tag in sorted(weighted)]
-
-
-def _language(request: Request) -> str:
-    return choose_language(
-        request.query_params.get("lang"),
-        request.cookies.get(LANG_COOKIE),
-        request.headers.get("accept-language", ""),
-    )
-
-
 # --- rendering helpers ---------------------------------------------------------------------
-@cache
-def asset_url(name: str) -> str:
-    """A static asset's URL with a content hash, so a phone never runs an old script."""
-    digest = hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:10]
-    return f"/static/{name}?v={digest}"
-
-
 def fill(template: str, text: dict[str, str], raw: dict[str, str] | None = None) -> str:
     """Replace {{key}}: from `raw` as given (already safe HTML), else escaped from `text`."""
     raw = raw or {}
@@ -123,12 +63,6 @@ def fill(template: str, text: dict[str, str], raw: dict[str, str] | None = None)
         return raw[key] if key in raw else html.escape(text[key])
 
     return re.sub(r"\{\{(\w+)\}\}", value, template)
-
-
-def script_json(data: Any) -> str:
-    """JSON that is safe inside <script type="application/json">."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _language_links(lang: str, path: str) -> str:
