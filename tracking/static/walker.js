@@ -287,7 +287,9 @@
   }
   function renderQueue() {
     var n = get("q", []).length, sentAt = get("sent", null), offline = netFail || !navigator.onLine;
-    $("queue-n").textContent = n === 0 ? T.queue_none : n === 1 ? T.queue_one : fmt(T.queue_many, { n: n });
+    /* "All positions sent" only once something was sent; before that, "nothing sent yet". */
+    $("queue-n").textContent = n === 0 ? (sentAt ? T.queue_none : T.queue_nothing) :
+      n === 1 ? T.queue_one : fmt(T.queue_many, { n: n });
     $("queue").className = "queue " + (n ? "waiting" : "empty");
     $("last-sent").textContent = sentAt ? fmt(T.last_sent, { time: hhmm(sentAt) }) : "";
     $("net").hidden = !offline;

@@ -123,7 +123,7 @@ PAGE = """<!doctype html>
 <h2>{{share_title}}</h2>
 <p id="share-state" class="state off"><span class="dot"></span><span id="share-text">{{share_off}}</span></p>
 <button id="share-btn" class="btn primary" type="button">{{share_start}}</button>
-<p id="queue" class="queue"><span id="queue-n">{{queue_none}}</span><small id="last-sent"></small></p>
+<p id="queue" class="queue"><span id="queue-n">{{queue_nothing}}</span><small id="last-sent"></small></p>
 <p id="net" class="warn" hidden>{{offline}}</p>
 <p id="refused" class="warn" hidden></p>
 <p id="geo-msg" class="msg" hidden></p>
