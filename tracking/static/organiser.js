@@ -115,6 +115,14 @@
     return el("span", { className: "rw-chip", style: { background: s.colour } }, s.label);
   }
 
+  // One pace, as the server predicts with it: the walker's own, else the route's median, else
+  // the default; the detail and the route cards say which.
+  var PACE_SOURCE = { own: "", route: " (route median)", "default": " (default)" };
+  function paceText(kmh, source) {
+    if (kmh === null || kmh === undefined) return "–";
+    return kmh.toFixed(1) + " km/h" + (PACE_SOURCE[source] || "");
+  }
+
   function dot(colour) { return el("span", { className: "rw-dot", style: { background: colour } }); }
 
   var timers = {};
@@ -543,7 +551,7 @@
           className: "rw-last", title: "Show on the map",
           on: { click: function () { selectWalker(last.walker_id, { fly: true }); } },
         }, "Last walker: ", el("b", null, last.name), " — ", km(last.distance_along_m), " at ",
-        last.pace_kmh.toFixed(1), " km/h") : el("p", { className: "rw-hint" }, "Nobody on the way yet."));
+        paceText(last.pace_kmh, last.pace_source)) : el("p", { className: "rw-hint" }, "Nobody on the way yet."));
       box.appendChild(card);
     });
   }
@@ -924,7 +932,7 @@
     var phone = v.phone ? el("a", { href: "tel:" + v.phone.replace(/[^+0-9]/g, "") }, v.phone) : "–";
     var facts = [
       ["Progress", km(v.distance_along_m) + (v.route_length_m ? " of " + km(v.route_length_m) : "")],
-      ["Pace", v.pace_kmh !== null ? v.pace_kmh.toFixed(1) + " km/h" : "not known yet"],
+      ["Pace", paceText(v.pace_kmh, v.pace_source)],
       ["Next point", v.next_checkpoint ? [v.next_checkpoint.name, " in ", km(v.next_checkpoint.distance_m),
         ", due ", clock(v.next_checkpoint.eta)] : "–"],
       ["Finish", v.eta_finish_at ? "due " + clock(v.eta_finish_at) : "–"],
