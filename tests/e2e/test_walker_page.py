@@ -523,7 +523,8 @@ def test_sos_asks_first_then_reaches_the_organisers(module_server: Server, phone
     alerts = poll(sos_alerts, what="the SOS alert")
     assert len(alerts) == 1 and alerts[0]["state"] == "open"
     assert alerts[0]["lat"] == pytest.approx(here[1], abs=1e-6)
-    assert p.page.get_attribute("#help a.call", "href") == "tel:+3230000000"
+    # the bundled event's number is a placeholder: walkers get no button that calls nobody
+    assert p.page.locator("a.call").count() == 0
 
 
 @pytest.mark.e2e

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from routes.event import Event
+from routes.prepared import PreparedRoute
 from tracking.commands.common import add_event_option, event_or_exit
 
 
@@ -13,10 +14,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("routes", help="list the event's routes and check-in points")
     add_event_option(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument(
+        "--geometry",
+        action="store_true",
+        help="with --json: each route's line as GeoJSON (lon, lat; WGS84)",
+    )
     parser.set_defaults(func=run)
 
 
-def routes_summary(event: Event) -> list[dict]:
+def route_geometry(route: PreparedRoute) -> dict:
+    """The route as a GeoJSON LineString (lon, lat, 6 decimals: about 10 cm)."""
+    coords = zip(route.lons.tolist(), route.lats.tolist(), strict=True)
+    return {
+        "type": "LineString",
+        "coordinates": [[round(lon, 6), round(lat, 6)] for lon, lat in coords],
+    }
+
+
+def routes_summary(event: Event, geometry: bool = False) -> list[dict]:
     out = []
     for er in event.routes.values():
         route = er.route
@@ -40,12 +55,14 @@ def routes_summary(event: Event) -> list[dict]:
                 ],
             }
         )
+        if geometry:
+            out[-1]["geometry"] = route_geometry(route)
     return out
 
 
 def run(args: argparse.Namespace) -> int:
     event = event_or_exit(args.event)
-    summary = routes_summary(event)
+    summary = routes_summary(event, geometry=args.geometry and args.json)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return 0

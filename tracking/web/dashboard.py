@@ -29,6 +29,7 @@ from maps.event_map import add_route_layer, bounds_of, km_label, route_colour, r
 from maps.offline import offline_map
 from routes.event import Event
 from tracking.alerts import ALERT_KINDS
+from tracking.contact import placeholder_warning
 from tracking.settings import Settings
 from tracking.status import STATUSES
 
@@ -105,7 +106,7 @@ def render_page(event: Event, settings: Settings) -> str:
     assert isinstance(figure, Figure)
     figure.title = f"Organisers — {event.name}"
     figure.header.add_child(Element(_head()), name="organiser_head")
-    figure.html.add_child(Element(_body(event)), name="organiser_body")
+    figure.html.add_child(Element(_body(event, settings)), name="organiser_body")
     figure.html.add_child(Element(_config_tag(page_config(event))), name="organiser_config")
     return figure.render()
 
@@ -193,9 +194,15 @@ def _head() -> str:
     )
 
 
-def _body(event: Event) -> str:
+def _body(event: Event, settings: Settings) -> str:
     name = html.escape(event.name)
-    return BODY.replace("{event_name}", name)
+    warning = placeholder_warning(event.organiser_phone, settings.event)
+    notice = (
+        f'<p class="rw-card rw-warning" id="rw-phone-warning">{html.escape(warning)}</p>'
+        if warning
+        else ""
+    )
+    return BODY.replace("{event_name}", name).replace("{phone_warning}", notice)
 
 
 BODY = """
@@ -224,6 +231,7 @@ BODY = """
   <button type="button" data-tab="map" aria-pressed="false">Map</button>
 </nav>
 <aside class="rw-side" id="rw-side">
+  {phone_warning}
   <div class="rw-search">
     <input id="rw-search" type="search" autocomplete="off" spellcheck="false"
            placeholder="Search a walker by name or bib  ( / )" aria-label="Search by name or bib">

@@ -27,6 +27,7 @@ from maps.elements import Register
 from maps.event_map import add_route_layer, bounds_of, route_colour
 from maps.offline import offline_map
 from routes.prepared import PreparedRoute
+from tracking.contact import callable_phone
 from tracking.views import walker_view
 from tracking.walker_state import WalkerState
 from tracking.web.assets import asset_url, script_json
@@ -170,8 +171,8 @@ PAGE = """<!doctype html>
 
 
 def call_link(phone: str, label: str) -> str:
-    """A tel: link to the organisers (nothing when the event has no number)."""
-    if not phone:
+    """A tel: link to the organisers (nothing when the event has no real number)."""
+    if not callable_phone(phone):  # none, or the event file's placeholder
         return ""
     dial = re.sub(r"[^0-9+]", "", phone)
     return f'<a class="btn call" href="tel:{dial}">{html.escape(label.format(phone=phone))}</a>'
