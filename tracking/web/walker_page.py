@@ -13,20 +13,15 @@ import base64
 import html
 import json
 import re
-from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import folium
 import segno
-from branca.element import Element, Figure
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from maps.elements import Register
-from maps.event_map import add_route_layer, bounds_of, route_colour
-from maps.offline import offline_map
-from routes.prepared import PreparedRoute
+from maps.event_map import route_colour
+from maps.walker_map import map_html
 from tracking.contact import callable_phone
 from tracking.views import walker_view
 from tracking.walker_state import WalkerState
@@ -402,41 +397,6 @@ def walker_apps(request: Request, token: str) -> HTMLResponse:
 
 
 # --- the small map -------------------------------------------------------------------------
-# The page posts {type: "rw-position", lat, lon} to this frame; the marker follows.
-FOLLOW_POSITION = """
-window.addEventListener("message", function (e) {
-  var me = window.refugeeWalk && window.refugeeWalk.me && window.refugeeWalk.me.position;
-  if (e.origin !== location.origin || !me || !e.data || e.data.type !== "rw-position") return;
-  me.setLatLng([e.data.lat, e.data.lon]);
-  me.setStyle({opacity: 1, fillOpacity: 1});
-  me.bringToFront();
-});
-"""
-
-
-@lru_cache(maxsize=64)
-def map_html(route: PreparedRoute, colour: str, tiles_url: str, attribution: str) -> str:
-    """The route with its check-in points and a hidden marker for the walker (one per route)."""
-    fmap = offline_map("served", tiles_url=tiles_url, attribution=attribution)
-    add_route_layer(fmap, route.id, route.name, route, colour)
-    marker = folium.CircleMarker(
-        [float(route.lats[0]), float(route.lons[0])],
-        radius=9,
-        color="#ffffff",
-        weight=3,
-        fill_color="#d4002a",
-        fill_opacity=0,
-        opacity=0,
-    )
-    marker.add_child(Register("me", "position"))
-    marker.add_to(fmap)
-    fmap.fit_bounds(bounds_of([(route.id, route.name, route)]), padding=(12, 12))
-    figure = fmap.get_root()
-    assert isinstance(figure, Figure)
-    figure.script.add_child(Element(FOLLOW_POSITION))
-    return str(figure.render())
-
-
 @router.get("/w/{token}/map", response_class=HTMLResponse)
 def walker_map(request: Request, token: str) -> HTMLResponse:
     """The walker's route as a small Leaflet map (framed by the page, which moves the marker)."""
