@@ -19,13 +19,14 @@ from urllib.parse import quote, urlencode
 import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from maps.event_map import route_colour
 from maps.walker_map import map_html
 from tracking.contact import callable_phone
 from tracking.views import walker_view
 from tracking.walker_state import WalkerState
-from tracking.web.assets import asset_url, script_json
+from tracking.web.assets import asset_url, render, script_json
 from tracking.web.context import view_context
 from tracking.web.deps import settings, tracker
 from tracking.web.i18n import LANG_COOKIE, LANGUAGES, catalogue
@@ -51,14 +52,9 @@ APP_DISTANCE_M = 25
 
 # --- rendering helpers ---------------------------------------------------------------------
 def fill(template: str, text: dict[str, str], raw: dict[str, str] | None = None) -> str:
-    """Replace {{key}}: from `raw` as given (already safe HTML), else escaped from `text`."""
-    raw = raw or {}
-
-    def value(match: re.Match[str]) -> str:
-        key = match[1]
-        return raw[key] if key in raw else html.escape(text[key])
-
-    return re.sub(r"\{\{(\w+)\}\}", value, template)
+    """The page `template` (web/templates/) with `text` escaped and `raw` as given (safe HTML)."""
+    safe = {key: Markup(value) for key, value in (raw or {}).items()}
+    return render(template, **text, **safe)
 
 
 def _language_links(lang: str, path: str) -> str:
@@ -97,72 +93,6 @@ def _walker(request: Request, token: str) -> WalkerState | None:
 
 
 # --- the page ------------------------------------------------------------------------------
-PAGE = """<!doctype html>
-<html lang="{{lang}}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="theme-color" content="#12372a">
-<title>{{page_title}} · {{event}}</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="{{css}}">
-<script src="{{js}}" defer></script>
-</head>
-<body>
-<header class="bar">
-<div class="who"><b>{{event}}</b><h1>{{walker}}</h1></div>
-<button id="sos-top" class="sos-pill" type="button" aria-label="{{sos_btn}}">{{sos_short}}</button>
-</header>
-<nav class="langs" aria-label="{{language}}">{{languages}}</nav>
-<main>
-<section class="card" id="share">
-<h2>{{share_title}}</h2>
-<p id="share-state" class="state off"><span class="dot"></span><span id="share-text">{{share_off}}</span></p>
-<button id="share-btn" class="btn primary" type="button">{{share_start}}</button>
-<p id="queue" class="queue"><span id="queue-n">{{queue_nothing}}</span><small id="last-sent"></small></p>
-<p id="net" class="warn" hidden>{{offline}}</p>
-<p id="refused" class="warn" hidden></p>
-<p id="geo-msg" class="msg" hidden></p>
-<p class="note"><span id="lock-state">{{lock_off}}</span> {{lock_warn}} <a href="{{apps_url}}">{{lock_app}}</a></p>
-</section>
-<section class="card" id="checkin">
-<h2>{{checkin_title}}</h2>
-<button id="checkin-btn" class="btn go" type="button">{{checkin_btn}}</button>
-<p class="hint">{{checkin_hint}}</p>
-<p id="checkin-msg" class="msg" role="status" aria-live="polite" hidden></p>
-</section>
-<section class="card" id="walk">
-<h2>{{walk_title}}</h2>
-<div id="progress-outer" class="track" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div id="progress" class="fill"></div></div>
-<div class="nums"><p><b id="done">–</b>{{walk_done}}</p><p><b id="togo">–</b>{{walk_togo}}</p></div>
-<p id="next"></p>
-<p id="eta"></p>
-<p id="checked" class="small"></p>
-<p id="updated" class="small"></p>
-<div id="map" class="map" hidden></div>
-</section>
-<section class="card" id="help">
-<h2>{{help_title}}</h2>
-<button id="sos-btn" class="btn sos" type="button">{{sos_btn}}</button>
-<p id="sos-msg" class="msg" role="alert" hidden></p>
-{{call_link}}
-</section>
-<section class="card" id="apps">
-<h2>{{apps_title}}</h2>
-<p>{{apps_text}}</p>
-<a class="btn ghost" href="{{apps_url}}">{{apps_link}}</a>
-</section>
-</main>
-<dialog id="sos-dialog" aria-labelledby="sos-question">
-<p id="sos-question">{{sos_question}}</p>
-<button id="sos-yes" class="btn sos" type="button">{{sos_yes}}</button>
-<button id="sos-no" class="btn ghost" type="button">{{sos_no}}</button>
-{{call_link}}
-</dialog>
-<script type="application/json" id="rw-config">{{config}}</script>
-</body>
-</html>
-"""
 
 
 def call_link(phone: str, label: str) -> str:
@@ -201,7 +131,7 @@ def walker_page(request: Request, token: str) -> HTMLResponse:
     text = catalogue()[lang]["page"]
     phone = tracker(request).event.organiser_phone
     body = fill(
-        PAGE,
+        "walker.html",
         {**text, "lang": lang, "event": tracker(request).event.name, "walker": _who(state)},
         {
             "css": asset_url("walker.css"),
@@ -216,21 +146,6 @@ def walker_page(request: Request, token: str) -> HTMLResponse:
 
 
 # --- unknown link --------------------------------------------------------------------------
-NOT_FOUND = """<!doctype html>
-<html lang="{{lang}}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{{title}}</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="{{css}}">
-</head>
-<body>
-<header class="bar"><div class="who"><b>{{event}}</b><h1>{{title}}</h1></div></header>
-<main>{{sections}}</main>
-</body>
-</html>
-"""
 
 
 def not_found(request: Request, lang: str) -> HTMLResponse:
@@ -243,7 +158,7 @@ def not_found(request: Request, lang: str) -> HTMLResponse:
         for code in order
     )
     body = fill(
-        NOT_FOUND,
+        "walker_not_found.html",
         {
             "lang": lang,
             "title": catalogue()[lang]["setup"]["nf_title"],
@@ -306,59 +221,6 @@ def qr_svg(data: str) -> str:
     return segno.make(data, error="m").svg_inline(scale=4, border=2, dark="#000", light="#fff")
 
 
-APPS = """<!doctype html>
-<html lang="{{lang}}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{{apps_title}} · {{event}}</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="{{css}}">
-</head>
-<body>
-<header class="bar"><div class="who"><b>{{event}}</b><h1>{{walker}}</h1></div></header>
-<nav class="langs" aria-label="{{language}}">{{languages}}</nav>
-<main>
-<a class="back" href="{{page_url}}">← {{apps_back}}</a>
-<section class="card"><h2>{{apps_title}}</h2><p>{{apps_intro}}</p><p class="note">{{secret_note}}</p></section>
-<section class="card" id="traccar">
-<h2>Traccar Client</h2>
-<ol>
-<li>{{apps_store}}</li>
-<li>{{apps_tap}}: <a class="btn primary" href="{{traccar_link}}">Traccar Client</a></li>
-<li>{{traccar_qr_where}} {{apps_scan}}<div class="qr">{{traccar_qr}}</div></li>
-<li>{{traccar_start}}</li>
-</ol>
-<p>{{apps_by_hand}}</p>
-<dl>
-<dt>{{field_url}}</dt><dd><code>{{osmand_url}}</code></dd>
-<dt>{{field_device}}</dt><dd><code>{{token}}</code></dd>
-<dt>{{field_accuracy}}</dt><dd>{{accuracy_high}}</dd>
-<dt>{{field_interval}}</dt><dd>{{interval}}</dd>
-</dl>
-</section>
-<section class="card" id="owntracks">
-<h2>OwnTracks</h2>
-<ol>
-<li>{{apps_store}}</li>
-<li>{{apps_tap}}: <a class="btn primary" href="{{owntracks_link}}">OwnTracks</a></li>
-<li>{{apps_scan_camera}}<div class="qr">{{owntracks_qr}}</div></li>
-<li>{{owntracks_start}}</li>
-</ol>
-<p>{{apps_by_hand}}</p>
-<dl>
-<dt>{{field_mode}}</dt><dd>HTTP</dd>
-<dt>{{field_url}}</dt><dd><code>{{owntracks_url}}</code></dd>
-<dt>{{field_user}}</dt><dd><code>{{owntracks_user}}</code> {{any_user}}</dd>
-<dt>{{field_password}}</dt><dd><code>{{token}}</code></dd>
-</dl>
-</section>
-</main>
-</body>
-</html>
-"""
-
-
 @router.get("/w/{token}/apps", response_class=HTMLResponse)
 def walker_apps(request: Request, token: str) -> HTMLResponse:
     """Set up Traccar Client or OwnTracks for this walker: links, QR codes, the values by hand."""
@@ -381,7 +243,7 @@ def walker_apps(request: Request, token: str) -> HTMLResponse:
         "interval": f"{APP_INTERVAL_S} s",
     }
     body = fill(
-        APPS,
+        "walker_apps.html",
         text,
         {
             "css": asset_url("walker.css"),
