@@ -17,7 +17,7 @@ from routes.event import Event
 
 
 class ExposeMap(MacroElement):
-    """`window.RW_MAP = <the folium map>`, so organiser.js finds the map whatever its name."""
+    """`window.RW_MAP = <the folium map>`, so organiser/*.js finds the map whatever its name."""
 
     _template = Template(
         """
@@ -33,7 +33,7 @@ class ExposeMap(MacroElement):
 
 
 def dashboard_map(event: Event, tiles_url: str, attribution: str) -> folium.Map:
-    """The event's routes and check-in points; organiser.js adds the walkers on top."""
+    """The event's routes and check-in points; organiser/*.js adds the walkers on top."""
     fmap = offline_map(
         "served",
         tiles_url=tiles_url,

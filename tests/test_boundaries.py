@@ -34,3 +34,22 @@ def test_tracking_imports_no_folium(path: Path) -> None:
 @pytest.mark.parametrize("path", modules("routes"), ids=lambda p: str(p.relative_to(PROJECT)))
 def test_routes_knows_nothing_of_tracking_or_maps(path: Path) -> None:
     assert not imports(path) & {"tracking", "maps", "fastapi"}
+
+
+def test_the_dashboard_modules_import_only_what_the_others_export() -> None:
+    import re
+
+    folder = PROJECT / "tracking" / "static" / "organiser"
+    exported = {
+        p.name: set(re.findall(r"\w+|\$", m[1]))
+        for p in folder.glob("*.js")
+        if (m := re.search(r"^export \{([^}]*)\};", p.read_text(), re.M))
+    }
+    assert {"dom.js", "feed.js", "map.js", "sidebar.js"} <= set(exported)
+    for path in folder.glob("*.js"):
+        for names, source in re.findall(
+            r'^import \{([^}]*)\} from "\./([\w.]+)";', path.read_text(), re.M
+        ):
+            missing = set(re.findall(r"\w+|\$", names)) - exported[source]
+            assert not missing, (path.name, source, missing)
+        assert "innerHTML" not in path.read_text()  # a person's text is never HTML

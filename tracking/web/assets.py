@@ -26,6 +26,16 @@ def asset_url(name: str) -> str:
     return f"/static/{name}?v={digest}"
 
 
+@cache
+def folder_version(name: str) -> str:
+    """A hash of every file in static/<name>/: ES modules import each other by relative paths,
+    so the whole folder is served under a path that changes with any of them."""
+    digest = hashlib.sha256()
+    for path in sorted((STATIC_DIR / name).glob("*.js")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def script_json(data: Any) -> str:
     """JSON that is safe inside <script type="application/json">: no tag can end it."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))

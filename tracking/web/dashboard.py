@@ -1,4 +1,4 @@
-"""GET /organiser: the organisers' live dashboard (a folium map, a sidebar, and organiser.js).
+"""GET /organiser: the organisers' live dashboard (a folium map, a sidebar, and static/organiser/*.js).
 
 The page itself holds no secret: the routes are public, and every live datum comes from the
 WebSocket feed and the REST API, which both need the organiser token. The page asks for the
@@ -14,8 +14,8 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse
 
 from maps.dashboard import dashboard_page
 from maps.event_map import km_label, route_colour
@@ -24,7 +24,7 @@ from tracking.alerts import ALERT_KINDS
 from tracking.contact import placeholder_warning
 from tracking.settings import Settings
 from tracking.status import STATUSES
-from tracking.web.assets import render, script_json
+from tracking.web.assets import STATIC_DIR, folder_version, render, script_json
 
 router = APIRouter(tags=["dashboard"])
 
@@ -55,6 +55,8 @@ CSP = (
     "img-src * data: blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'"
 )
 
+SCRIPTS = "organiser"  # static/organiser/*.js, ES modules
+
 _pages: weakref.WeakKeyDictionary[FastAPI, str] = weakref.WeakKeyDictionary()
 
 
@@ -75,6 +77,18 @@ def organiser_page(request: Request) -> HTMLResponse:
     )
 
 
+@router.get("/organiser-js/{version}/{name}", include_in_schema=False)
+def organiser_script(version: str, name: str) -> FileResponse:
+    """The page's ES modules under a path carrying their folder's hash: never a stale module."""
+    folder = STATIC_DIR / SCRIPTS
+    if version != folder_version(SCRIPTS) or name not in {p.name for p in folder.glob("*.js")}:
+        raise HTTPException(404, detail="no such script; reload the page")
+    cache = "public, max-age=31536000, immutable"
+    return FileResponse(
+        folder / name, media_type="text/javascript", headers={"Cache-Control": cache}
+    )
+
+
 def render_page(event: Event, settings: Settings) -> str:
     body = render(
         "dashboard_body.html",
@@ -89,13 +103,13 @@ def render_page(event: Event, settings: Settings) -> str:
         settings.tile_url,
         settings.tile_attribution,
         f"Organisers — {event.name}",
-        render("dashboard_head.html"),
+        render("dashboard_head.html", script_version=folder_version(SCRIPTS)),
         body + config,
     )
 
 
 def page_config(event: Event) -> dict[str, Any]:
-    """What organiser.js needs to know before the feed starts: routes, points, colours, labels."""
+    """What The page script needs to know before the feed starts: routes, points, colours, labels."""
     return {
         "event": {
             "name": event.name,
