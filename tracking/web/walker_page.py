@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 
 import segno
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from markupsafe import Markup
 
 from maps.event_map import route_colour
@@ -26,7 +26,7 @@ from maps.walker_map import map_html
 from tracking.contact import callable_phone
 from tracking.views import walker_view
 from tracking.walker_state import WalkerState
-from tracking.web.assets import asset_url, render, script_json
+from tracking.web.assets import STATIC_DIR, asset_url, render, script_json
 from tracking.web.context import view_context
 from tracking.web.deps import settings, tracker
 from tracking.web.i18n import LANG_COOKIE, LANGUAGES, catalogue
@@ -121,6 +121,38 @@ def page_config(state: WalkerState, request: Request, token: str, lang: str) -> 
     }
 
 
+@router.get("/w/sw.js", include_in_schema=False)
+def walker_service_worker() -> FileResponse:
+    """The walker page's service worker (scope /w/): the page opens again without signal."""
+    return FileResponse(
+        STATIC_DIR / "walker-sw.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+@router.get("/w/{token}/manifest.webmanifest", include_in_schema=False)
+def walker_manifest(request: Request, token: str) -> JSONResponse:
+    """Add the walker's own page to the home screen (it opens at their link)."""
+    state = _walker(request, token)
+    if state is None:
+        return JSONResponse({"detail": "unknown link"}, status_code=404)
+    event = tracker(request).event
+    manifest = {
+        "name": event.name,
+        "short_name": "Refugee Walk",
+        "start_url": f"/w/{token}",
+        "scope": f"/w/{token}",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#12372a",
+        "icons": [{"src": "/favicon.ico", "sizes": "any", "type": "image/svg+xml"}],
+    }
+    return JSONResponse(
+        manifest, media_type="application/manifest+json", headers={"Cache-Control": "no-store"}
+    )
+
+
 @router.get("/w/{token}", response_class=HTMLResponse)
 def walker_page(request: Request, token: str) -> HTMLResponse:
     """The walker's page: share position, check in, see the walk, call for help."""
@@ -138,6 +170,7 @@ def walker_page(request: Request, token: str) -> HTMLResponse:
             "js": asset_url("walker.js"),
             "languages": _language_links(lang, f"/w/{token}"),
             "apps_url": html.escape(f"/w/{token}/apps?lang={lang}"),
+            "manifest_url": html.escape(f"/w/{token}/manifest.webmanifest"),
             "call_link": call_link(phone, text["call"]),
             "config": script_json(page_config(state, request, token, lang)),
         },
