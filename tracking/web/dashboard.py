@@ -22,6 +22,7 @@ from maps.event_map import km_label, route_colour
 from routes.event import Event
 from tracking.alerts import ALERT_KINDS
 from tracking.contact import placeholder_warning
+from tracking.route_views import routes_view
 from tracking.settings import Settings
 from tracking.status import STATUSES
 from tracking.web.assets import STATIC_DIR, folder_version, render, script_json
@@ -109,7 +110,7 @@ def render_page(event: Event, settings: Settings) -> str:
 
 
 def page_config(event: Event) -> dict[str, Any]:
-    """What The page script needs to know before the feed starts: routes, points, colours, labels."""
+    """What the page script needs to know before the feed starts: routes, points, colours, labels."""
     return {
         "event": {
             "name": event.name,
@@ -118,23 +119,13 @@ def page_config(event: Event) -> dict[str, Any]:
         },
         "routes": [
             {
-                "id": er.id,
-                "name": er.name,
+                **view,
                 "colour": route_colour(i),
-                "length_m": round(er.route.length_m, 1),
                 "checkpoints": [
-                    {
-                        "id": cp.id,
-                        "name": cp.name,
-                        "kind": cp.kind,
-                        "distance_along_m": round(cp.distance_along_m, 1),
-                        "km": km_label(cp.distance_along_m),
-                        "closes_at": er.closing[cp.id].isoformat() if cp.id in er.closing else None,
-                    }
-                    for cp in er.route.checkpoints
+                    {**cp, "km": km_label(cp["distance_along_m"])} for cp in view["checkpoints"]
                 ],
             }
-            for i, er in enumerate(event.routes.values())
+            for i, view in enumerate(routes_view(event))
         ],
         "statuses": [
             {

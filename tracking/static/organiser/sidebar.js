@@ -129,8 +129,8 @@ function renderChart() {
   var box = clear($("rw-chart"));
   var order = CONFIG.statuses.map(function (s) { return s.id; });
   CONFIG.routes.forEach(function (route) {
-    var binM = route.length_m > 25000 ? 1000 : 500;
-    var bins = Math.max(1, Math.ceil(route.length_m / binM));
+    var binM = route.distance_m > 25000 ? 1000 : 500;
+    var bins = Math.max(1, Math.ceil(route.distance_m / binM));
     var counts = [];
     for (var i = 0; i < bins; i++) counts.push({});
     state.walkers.forEach(function (e) {
@@ -173,16 +173,16 @@ function renderChart() {
     var yLabel = svg("text", { x: left - 4, y: top + 4, "text-anchor": "end", class: "rw-tick" });
     yLabel.textContent = String(max);
     chart.appendChild(yLabel);
-    var stepKm = route.length_m > 25000 ? 10 : 5;
-    for (var k = 0; k * 1000 <= route.length_m + 1; k += stepKm) {
-      var x = left + (k * 1000 / route.length_m) * plotW;
-      var anchor = k === 0 ? "start" : (k + stepKm) * 1000 > route.length_m + 1 ? "end" : "middle";
+    var stepKm = route.distance_m > 25000 ? 10 : 5;
+    for (var k = 0; k * 1000 <= route.distance_m + 1; k += stepKm) {
+      var x = left + (k * 1000 / route.distance_m) * plotW;
+      var anchor = k === 0 ? "start" : (k + stepKm) * 1000 > route.distance_m + 1 ? "end" : "middle";
       var t = svg("text", { x: x.toFixed(1), y: base + 22, "text-anchor": anchor, class: "rw-tick" });
       t.textContent = k + " km";
       chart.appendChild(t);
     }
     route.checkpoints.forEach(function (cp) {
-      var x = left + (cp.distance_along_m / route.length_m) * plotW;
+      var x = left + (cp.distance_along_m / route.distance_m) * plotW;
       var mark = svg("path", { d: "M" + x.toFixed(1) + " " + (base + 2) + " l-4 7 h8 z", fill: route.colour, class: "rw-cp" });
       var tip = svg("title");
       tip.textContent = cp.name + " — " + cp.km;
