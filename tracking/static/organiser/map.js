@@ -239,7 +239,11 @@ function onSelectedMoved(w) {
 // --- tiles that fail: say so, keep going -------------------------------------------------------------
 map.eachLayer(function (layer) {
   if (!(layer instanceof L.TileLayer)) return;
-  var failed = 0;
+  // the tiles asked for before this script ran: count the ones that already failed
+  var imgs = [].slice.call(layer.getContainer() ? layer.getContainer().querySelectorAll("img") : []);
+  var shown = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  var failed = shown ? 0 : imgs.filter(function (i) { return i.complete && i.naturalWidth === 0; }).length;
+  if (failed >= 4) $("rw-tiles-note").hidden = false;
   layer.on("tileerror", function () { if (++failed >= 4) $("rw-tiles-note").hidden = false; });
   layer.on("tileload", function () { failed = 0; $("rw-tiles-note").hidden = true; });
 });
