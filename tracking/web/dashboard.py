@@ -62,7 +62,7 @@ _pages: weakref.WeakKeyDictionary[FastAPI, str] = weakref.WeakKeyDictionary()
 
 
 @router.get("/organiser", response_class=HTMLResponse, include_in_schema=False)
-def organiser_page(request: Request) -> HTMLResponse:
+async def organiser_page(request: Request) -> HTMLResponse:
     """The dashboard page (built once per app: the routes do not change while it runs)."""
     app = request.app
     page = _pages.get(app)
@@ -79,7 +79,7 @@ def organiser_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/organiser-js/{version}/{name}", include_in_schema=False)
-def organiser_script(version: str, name: str) -> FileResponse:
+async def organiser_script(version: str, name: str) -> FileResponse:
     """The page's ES modules under a path carrying their folder's hash: never a stale module."""
     folder = STATIC_DIR / SCRIPTS
     if version != folder_version(SCRIPTS) or name not in {p.name for p in folder.glob("*.js")}:

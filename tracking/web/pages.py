@@ -17,7 +17,7 @@ FAVICON: Path = STATIC_DIR / "favicon.svg"
 
 
 @router.get("/", response_class=HTMLResponse)
-def landing(request: Request) -> HTMLResponse:
+async def landing(request: Request) -> HTMLResponse:
     """The event, its routes, and the doors: dashboard, planner, API docs; in NL, EN or FR."""
     event = tracker(request).event
     lang = language(request)
@@ -40,7 +40,7 @@ def landing(request: Request) -> HTMLResponse:
 
 
 @router.get("/favicon.ico")
-def favicon() -> FileResponse:
+async def favicon() -> FileResponse:
     """The icon browsers ask for by themselves (an SVG: every current browser reads it)."""
     return FileResponse(
         FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"}

@@ -37,7 +37,7 @@ FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries, headers and the distanc
 
 
 @router.get("/plan", response_class=HTMLResponse, include_in_schema=False)
-def plan_page(request: Request) -> HTMLResponse:
+async def plan_page(request: Request) -> HTMLResponse:
     """The planner: upload a GPX or draw a route, see its distance and whether it counts.
 
     Rendered in the browser's language; the page switches language by itself, so it carries
@@ -55,7 +55,7 @@ def plan_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/api/personal-routes/config")
-def planner_config(request: Request) -> dict[str, Any]:
+async def planner_config(request: Request) -> dict[str, Any]:
     """What the planner page needs: tiles, the distances and the thresholds it explains."""
     s = settings(request)
     rules = s.validation

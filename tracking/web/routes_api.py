@@ -13,7 +13,7 @@ router = APIRouter(tags=["routes"])
 
 
 @router.get("/api/event")
-def get_event(request: Request) -> dict:
+async def get_event(request: Request) -> dict:
     e = tracker(request).event
     return {
         "name": e.name,
@@ -25,13 +25,13 @@ def get_event(request: Request) -> dict:
 
 
 @router.get("/api/routes")
-def list_routes(request: Request) -> list[dict]:
+async def list_routes(request: Request) -> list[dict]:
     """The event's routes with their check-in points (as `refugee-walk routes --json`)."""
     return routes_view(tracker(request).event)
 
 
 @router.get("/api/routes/{route_id}.gpx")
-def route_gpx(request: Request, route_id: str) -> Response:
+async def route_gpx(request: Request, route_id: str) -> Response:
     event = tracker(request).event
     if route_id not in event.routes:
         raise HTTPException(404, detail=f"no route {route_id!r}; see /api/routes")

@@ -20,6 +20,7 @@ import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 
 from maps.event_map import route_colour
 from maps.walker_map import map_html
@@ -122,7 +123,7 @@ def page_config(state: WalkerState, request: Request, token: str, lang: str) -> 
 
 
 @router.get("/w/sw.js", include_in_schema=False)
-def walker_service_worker() -> FileResponse:
+async def walker_service_worker() -> FileResponse:
     """The walker page's service worker (scope /w/): the page opens again without signal."""
     return FileResponse(
         STATIC_DIR / "walker-sw.js",
@@ -132,7 +133,7 @@ def walker_service_worker() -> FileResponse:
 
 
 @router.get("/w/{token}/manifest.webmanifest", include_in_schema=False)
-def walker_manifest(request: Request, token: str) -> JSONResponse:
+async def walker_manifest(request: Request, token: str) -> JSONResponse:
     """Add the walker's own page to the home screen (it opens at their link)."""
     state = _walker(request, token)
     if state is None:
@@ -154,7 +155,7 @@ def walker_manifest(request: Request, token: str) -> JSONResponse:
 
 
 @router.get("/w/{token}", response_class=HTMLResponse)
-def walker_page(request: Request, token: str) -> HTMLResponse:
+async def walker_page(request: Request, token: str) -> HTMLResponse:
     """The walker's page: share position, check in, see the walk, call for help."""
     lang = _language(request)
     state = _walker(request, token)
@@ -255,7 +256,7 @@ def qr_svg(data: str) -> str:
 
 
 @router.get("/w/{token}/apps", response_class=HTMLResponse)
-def walker_apps(request: Request, token: str) -> HTMLResponse:
+async def walker_apps(request: Request, token: str) -> HTMLResponse:
     """Set up Traccar Client or OwnTracks for this walker: links, QR codes, the values by hand."""
     lang = _language(request)
     state = _walker(request, token)
@@ -293,7 +294,7 @@ def walker_apps(request: Request, token: str) -> HTMLResponse:
 
 # --- the small map -------------------------------------------------------------------------
 @router.get("/w/{token}/map", response_class=HTMLResponse)
-def walker_map(request: Request, token: str) -> HTMLResponse:
+async def walker_map(request: Request, token: str) -> HTMLResponse:
     """The walker's route as a small Leaflet map (framed by the page, which moves the marker)."""
     lang = _language(request)
     state = _walker(request, token)
@@ -302,7 +303,9 @@ def walker_map(request: Request, token: str) -> HTMLResponse:
     s = settings(request)
     route_ids = list(tracker(request).event.routes)
     index = route_ids.index(state.record.route_id) if state.record.route_id in route_ids else 0
-    body = map_html(state.route, route_colour(index), s.tile_url, s.tile_attribution)
+    body = await run_in_threadpool(
+        map_html, state.route, route_colour(index), s.tile_url, s.tile_attribution
+    )
     return HTMLResponse(
         body,
         headers={
