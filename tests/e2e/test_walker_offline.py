@@ -66,8 +66,12 @@ def test_reopened_without_signal_it_shows_the_walk_and_sends_check_in_and_sos_on
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(url)
-        kept = f"caches.open('{CACHE}').then(c => c.match(location.pathname)).then(r => !!r)"
-        poll(lambda: page.evaluate(kept), what="the page kept by the service worker")
+        kept = (
+            f"caches.open('{CACHE}').then(c => Promise.all([location.pathname,"
+            " location.pathname + '/map', '/vendor/leaflet/leaflet.js'].map(u => c.match(u))))"
+            ".then(hits => hits.every(Boolean))"
+        )
+        poll(lambda: page.evaluate(kept), what="the page and its map kept by the service worker")
         assert "Fort 4" in page.inner_text("#next")
         page.close()
 

@@ -54,7 +54,19 @@ self.addEventListener("message", function (event) {
       var url = new URL(u, location.origin);
       if (url.origin !== location.origin) return null;
       var key = /^\/w\//.test(url.pathname) ? url.origin + url.pathname : url.href;
-      return fetch(url.href).then(function (r) { return r.ok ? cache.put(key, r) : null; }).catch(function () {});
+      return fetch(url.href).then(function (r) {
+        if (!r.ok) return null;
+        var kept = cache.put(key, r.clone());
+        if (!/\/map$/.test(url.pathname)) return kept;
+        /* the map's own scripts and styles (Leaflet from /vendor/), so it draws offline too */
+        return r.text().then(function (html) {
+          var found = html.match(/(?:src|href)="\/(?:vendor|static)\/[^"]+"/g) || [];
+          return Promise.all([kept].concat(found.map(function (attr) {
+            var sub = attr.slice(attr.indexOf('"') + 1, -1);
+            return cache.match(sub).then(function (hit) { return hit || cache.add(sub); });
+          })));
+        });
+      }).catch(function () {});
     }));
   }));
 });
