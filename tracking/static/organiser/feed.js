@@ -2,7 +2,7 @@
 import { STALE_FEED_MS, TOKEN_KEY } from "./config.js";
 import { $, later } from "./dom.js";
 import { state } from "./state.js";
-import { applyWalkers } from "./map.js";
+import { applyWalkers, removeWalker } from "./map.js";
 import { applyAlert, applyOverview, loadAlerts, refreshDetail } from "./sidebar.js";
 
 // --- sign-in ----------------------------------------------------------------------------------
@@ -125,6 +125,9 @@ function onMessage(msg) {
       break;
     case "checkin":
       if (msg.walker_id === state.selected) later("detail", refreshDetail, 300);
+      break;
+    case "removed":
+      removeWalker(msg.walker_id);
       break;
     default:
       break; // "ping"

@@ -236,6 +236,17 @@ function onSelectedMoved(w) {
   later("detail", refreshDetail, DETAIL_REFRESH_MS);
 }
 
+// A walker deleted by the organisers (the right to be forgotten): off the map and the lists.
+function removeWalker(id) {
+  var entry = state.walkers.get(id);
+  if (!entry) return;
+  if (entry.shown) cluster.removeLayers([entry.marker]);
+  pendingMoves.delete(id);
+  state.walkers.delete(id);
+  later("chart", renderChart, 1000);
+  if ($("rw-search").value) later("search", renderResults, 1000);
+}
+
 // --- tiles that fail: say so, keep going -------------------------------------------------------------
 map.eachLayer(function (layer) {
   if (!(layer instanceof L.TileLayer)) return;
@@ -248,4 +259,4 @@ map.eachLayer(function (layer) {
   layer.on("tileload", function () { failed = 0; $("rw-tiles-note").hidden = true; });
 });
 
-export { applyWalkers, closeDetail, cluster, clusterIcon, findMap, flushMoves, loadTrack, makeMarker, map, markerStyle, metresPerPixel, onSelectedMoved, pendingMoves, placeRing, selectWalker, selectionRing, shouldShow, trackLine, walkerTooltip };
+export { removeWalker, applyWalkers, closeDetail, cluster, clusterIcon, findMap, flushMoves, loadTrack, makeMarker, map, markerStyle, metresPerPixel, onSelectedMoved, pendingMoves, placeRing, selectWalker, selectionRing, shouldShow, trackLine, walkerTooltip };

@@ -26,7 +26,7 @@ function renderKpis() {
   var open = openAlertCount();
   var kpis = [
     ["Walkers", o.walkers],
-    ["On the way", totalStatus("walking") + totalStatus("at_checkpoint") + totalStatus("off_route")],
+    ["On the way", ["walking", "resting", "not_moving", "at_checkpoint", "off_route"].reduce(function (n, s) { return n + totalStatus(s); }, 0)],
     ["Finished", o.finished],
     ["Need help", totalStatus("needs_help")],
     ["Open alerts", open, "rw-kpi-alert" + (open ? " rw-hot" : "")],
@@ -442,6 +442,9 @@ function renderDetail(v, error) {
       " (±" + Math.round(v.last_fix.accuracy_m) + " m)" : ""] : "none yet"],
     ["Off the route", v.offset_m !== null ? Math.round(v.offset_m) + " m" : "–"],
   ];
+  if (v.device) facts.push(["App", deviceLine(v.device)]);
+  var refusal = v.device && v.device.last_refusal;
+  if (refusal) facts.push(["Last refused", [refusal.reason, " (", ago(refusal.at), ")"]]);
   append(box, [
     el("div", { className: "rw-detail-head" },
       el("h3", null, v.name),
@@ -466,6 +469,15 @@ function renderDetail(v, error) {
       statusButton(v, "picked_up", "Picked up"),
       v.status_override ? statusButton(v, "walking", "Back walking") : null),
   ]);
+}
+
+function deviceLine(d) {
+  var parts = [d.app || "no app seen yet"];
+  if (d.last_seen) parts.push("heard " + ago(d.last_seen));
+  if (d.charging) parts.push("charging");
+  var flagged = Object.keys(d.flagged || {}).map(function (k) { return k.replace(/_/g, " ") + " ×" + d.flagged[k]; });
+  if (flagged.length) parts.push("flagged: " + flagged.join(", "));
+  return parts.join(" · ");
 }
 
 function statusButton(v, status, label) {
@@ -499,4 +511,4 @@ document.querySelectorAll("[data-export]").forEach(function (button) {
   });
 });
 
-export { CONFIRM_MS, alertItem, applyAlert, applyOverview, confirmButton, loadAlerts, matches, openAlertCount, phoneLayout, pick, refreshDetail, renderAlertFilter, renderAlerts, renderChart, renderDetail, renderKpis, renderResults, renderRoutes, renderStatusTable, results, search, setAlert, showTab, showWalker, statusButton, toggleStatus, totalStatus, updateCheckinTooltips };
+export { deviceLine, CONFIRM_MS, alertItem, applyAlert, applyOverview, confirmButton, loadAlerts, matches, openAlertCount, phoneLayout, pick, refreshDetail, renderAlertFilter, renderAlerts, renderChart, renderDetail, renderKpis, renderResults, renderRoutes, renderStatusTable, results, search, setAlert, showTab, showWalker, statusButton, toggleStatus, totalStatus, updateCheckinTooltips };
