@@ -91,3 +91,15 @@ def test_the_dashboard_is_rendered_in_the_chosen_language(tmp_path) -> None:
         assert fr.cookies.get("rw_lang") == "fr"
         assert 'aria-current="true">FR' in client.get("/organiser").text  # the cookie
         assert "Aanmelden als organisator" in client.get("/organiser?lang=nl").text
+
+
+@pytest.mark.parametrize("phone", ["+32 3 000 00 00", ""])
+def test_the_dashboard_phone_warning_says_in_english_what_the_server_prints(phone: str) -> None:
+    from tracking.contact import placeholder_warning
+    from tracking.web.dashboard import phone_warning
+
+    english = phone_warning(phone, "antwerp-2023", catalogue()["en"]["dashboard"])
+    assert english == placeholder_warning(phone, "antwerp-2023")
+    french = phone_warning(phone, "antwerp-2023", catalogue()["fr"]["dashboard"])
+    assert french and "antwerp-2023" in french and phone in french and "organisateurs" in french
+    assert phone_warning("+32 3 286 90 10", "x", catalogue()["nl"]["dashboard"]) is None

@@ -21,7 +21,7 @@ from maps.dashboard import dashboard_page
 from maps.event_map import km_label, route_colour
 from routes.event import Event
 from tracking.alerts import ALERT_KINDS
-from tracking.contact import placeholder_warning
+from tracking.contact import is_placeholder
 from tracking.route_views import routes_view
 from tracking.settings import Settings
 from tracking.status import STATUSES
@@ -109,7 +109,7 @@ def render_page(event: Event, settings: Settings, lang: str = "en") -> str:
         lang=lang,
         languages=language_links(lang, "/organiser"),
         event_name=event.name,
-        phone_warning=placeholder_warning(event.organiser_phone, settings.event),
+        phone_warning=phone_warning(event.organiser_phone, settings.event, text),
     )
     config = (
         '<script type="application/json" id="rw-config">'
@@ -124,6 +124,14 @@ def render_page(event: Event, settings: Settings, lang: str = "en") -> str:
         body + config,
     )
     return page.replace("<html>", f'<html lang="{lang}">', 1)
+
+
+def phone_warning(phone: str, source: str, text: dict[str, str]) -> str | None:
+    """`contact.placeholder_warning` in the page's language; None when walkers have a number."""
+    if not is_placeholder(phone):
+        return None
+    key = "phone_warning_placeholder" if phone else "phone_warning_empty"
+    return text[key].replace("{source}", source).replace("{phone}", phone)
 
 
 def page_config(event: Event, lang: str = "en") -> dict[str, Any]:

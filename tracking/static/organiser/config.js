@@ -14,7 +14,7 @@ var CLUSTERED_SLACK_PX = 6; // a marker hidden in a cluster moves once it went t
 var STALE_FEED_MS = 45000; // the server pings every 20 s when quiet
 var DETAIL_REFRESH_MS = 3000;
 
-/* t("key", {n: 3}): the page's words in its language (the catalogue's "dashboard" section),
+/* t(key, {n: 3}): the page's words in its language (the catalogue's "dashboard" section),
    {holes} filled in; an unknown key shows itself. */
 function t(key, params) {
   var text = Object.prototype.hasOwnProperty.call(TEXT, key) ? TEXT[key] : key;
