@@ -21,16 +21,18 @@ from maps.dashboard import dashboard_page
 from maps.event_map import km_label, route_colour
 from routes.event import Event
 from tracking.alerts import ALERT_KINDS
-from tracking.contact import placeholder_warning
+from tracking.contact import is_placeholder
 from tracking.route_views import routes_view
 from tracking.settings import Settings
 from tracking.status import STATUSES
 from tracking.web.assets import STATIC_DIR, folder_version, render, script_json
+from tracking.web.i18n import LANG_COOKIE, LANGUAGES, catalogue, language, language_links
 
 router = APIRouter(tags=["dashboard"])
 
 
-# Status colours: the markers, the legend, the counts and the chart all use these.
+# Status colours: the markers, the legend, the counts and the chart all use these. The English
+# labels here are for reference; the page shows the catalogue's ("status_<id>", "alert_<kind>").
 STATUS_STYLE: dict[str, tuple[str, str]] = {
     "registered": ("Registered, no position yet", "#adb5bd"),
     "walking": ("Walking", "#2f9e44"),
@@ -60,24 +62,31 @@ CSP = (
 
 SCRIPTS = "organiser"  # static/organiser/*.js, ES modules
 
-_pages: weakref.WeakKeyDictionary[FastAPI, str] = weakref.WeakKeyDictionary()
+_pages: weakref.WeakKeyDictionary[FastAPI, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
 @router.get("/organiser", response_class=HTMLResponse, include_in_schema=False)
 async def organiser_page(request: Request) -> HTMLResponse:
-    """The dashboard page (built once per app: the routes do not change while it runs)."""
+    """The dashboard page in NL, EN or FR (built once per app and language: the routes do not
+    change while it runs)."""
     app = request.app
-    page = _pages.get(app)
+    lang = language(request)
+    pages = _pages.setdefault(app, {})
+    page = pages.get(lang)
     if page is None:
-        page = _pages[app] = render_page(app.state.event, app.state.settings)
-    return HTMLResponse(
+        page = pages[lang] = render_page(app.state.event, app.state.settings, lang)
+    response = HTMLResponse(
         page,
         headers={
             "Content-Security-Policy": CSP,
             "Referrer-Policy": "no-referrer",
             "X-Content-Type-Options": "nosniff",
+            "Vary": "Accept-Language, Cookie",
         },
     )
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, path="/", samesite="lax")
+    return response
 
 
 @router.get("/organiser-js/{version}/{name}", include_in_schema=False)
@@ -92,28 +101,46 @@ async def organiser_script(version: str, name: str) -> FileResponse:
     )
 
 
-def render_page(event: Event, settings: Settings) -> str:
+def render_page(event: Event, settings: Settings, lang: str = "en") -> str:
+    text = catalogue()[lang]["dashboard"]
     body = render(
         "dashboard_body.html",
+        t=text,
+        lang=lang,
+        languages=language_links(lang, "/organiser"),
         event_name=event.name,
-        phone_warning=placeholder_warning(event.organiser_phone, settings.event),
+        phone_warning=phone_warning(event.organiser_phone, settings.event, text),
     )
     config = (
-        f'<script type="application/json" id="rw-config">{script_json(page_config(event))}</script>'
+        '<script type="application/json" id="rw-config">'
+        f"{script_json(page_config(event, lang))}</script>"
     )
-    return dashboard_page(
+    page = dashboard_page(
         event,
         settings.tile_url,
         settings.tile_attribution,
-        f"Organisers — {event.name}",
+        text["title"].replace("{event}", event.name),
         render("dashboard_head.html", script_version=folder_version(SCRIPTS)),
         body + config,
     )
+    return page.replace("<html>", f'<html lang="{lang}">', 1)
 
 
-def page_config(event: Event) -> dict[str, Any]:
-    """What the page script needs to know before the feed starts: routes, points, colours, labels."""
+def phone_warning(phone: str, source: str, text: dict[str, str]) -> str | None:
+    """`contact.placeholder_warning` in the page's language; None when walkers have a number."""
+    if not is_placeholder(phone):
+        return None
+    key = "phone_warning_placeholder" if phone else "phone_warning_empty"
+    return text[key].replace("{source}", source).replace("{phone}", phone)
+
+
+def page_config(event: Event, lang: str = "en") -> dict[str, Any]:
+    """What the page script needs to know before the feed starts: routes, points, colours, and
+    the words in the page's language (`t`, the catalogue's "dashboard" section)."""
+    text = catalogue()[lang]["dashboard"]
     return {
+        "lang": lang,
+        "t": text,
         "event": {
             "name": event.name,
             "date": event.date.isoformat(),
@@ -132,11 +159,11 @@ def page_config(event: Event) -> dict[str, Any]:
         "statuses": [
             {
                 "id": s,
-                "label": STATUS_STYLE[s][0],
+                "label": text.get(f"status_{s}", STATUS_STYLE[s][0]),
                 "colour": STATUS_STYLE[s][1],
                 "urgent": s in URGENT,
             }
             for s in STATUSES
         ],
-        "alert_kinds": {k: ALERT_LABELS.get(k, k) for k in ALERT_KINDS},
+        "alert_kinds": {k: text.get(f"alert_{k}", ALERT_LABELS.get(k, k)) for k in ALERT_KINDS},
     }

@@ -1,6 +1,8 @@
 /* The page's configuration from the server (routes, check-in points, statuses) and timings. */
 
 var CONFIG = JSON.parse(document.getElementById("rw-config").textContent);
+var LANG = CONFIG.lang || "en";
+var TEXT = CONFIG.t || {};
 var TOKEN_KEY = "refugee-walk.organiser-token";
 var STATUS = {};
 CONFIG.statuses.forEach(function (s) { STATUS[s.id] = s; });
@@ -12,4 +14,13 @@ var CLUSTERED_SLACK_PX = 6; // a marker hidden in a cluster moves once it went t
 var STALE_FEED_MS = 45000; // the server pings every 20 s when quiet
 var DETAIL_REFRESH_MS = 3000;
 
-export { CLUSTERED_SLACK_PX, CONFIG, DETAIL_REFRESH_MS, MOVE_EVERY_MS, MOVE_IN_BULK, ROUTES, STALE_FEED_MS, STATUS, TOKEN_KEY };
+/* t(key, {n: 3}): the page's words in its language (the catalogue's "dashboard" section),
+   {holes} filled in; an unknown key shows itself. */
+function t(key, params) {
+  var text = Object.prototype.hasOwnProperty.call(TEXT, key) ? TEXT[key] : key;
+  return text.replace(/\{(\w+)\}/g, function (hole, name) {
+    return params && params[name] !== undefined && params[name] !== null ? String(params[name]) : hole;
+  });
+}
+
+export { CLUSTERED_SLACK_PX, CONFIG, DETAIL_REFRESH_MS, LANG, MOVE_EVERY_MS, MOVE_IN_BULK, ROUTES, STALE_FEED_MS, STATUS, TOKEN_KEY, t };

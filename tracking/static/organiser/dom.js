@@ -1,6 +1,6 @@
 /* The shared DOM helpers: a person's text is always a text node (names are hostile input),
    formats, toasts. */
-import { CONFIG, STATUS } from "./config.js";
+import { CONFIG, LANG, STATUS, t } from "./config.js";
 
 // --- small helpers ------------------------------------------------------------------------
 function $(id) { return document.getElementById(id); }
@@ -33,11 +33,16 @@ function svg(tag, attrs) {
 
 function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
 
-function num(n) { return n === null || n === undefined ? "–" : Number(n).toLocaleString("en-GB"); }
+function num(n) { return n === null || n === undefined ? "–" : Number(n).toLocaleString(LOCALE); }
 
-function km(m) { return m === null || m === undefined ? "–" : (m / 1000).toFixed(1) + " km"; }
+function km(m) { return m === null || m === undefined ? "–" : decimal(m / 1000) + " km"; }
 
-var timeFormat = new Intl.DateTimeFormat("en-GB", {
+/* one decimal, in the page's language (3,5 in Dutch and French) */
+function decimal(x) { return Number(x).toLocaleString(LOCALE, { minimumFractionDigits: 1, maximumFractionDigits: 1 }); }
+
+var LOCALE = { nl: "nl-BE", fr: "fr-BE", en: "en-GB" }[LANG] || "en-GB";
+
+var timeFormat = new Intl.DateTimeFormat(LOCALE, {
   hour: "2-digit", minute: "2-digit", timeZone: CONFIG.event.timezone,
 });
 
@@ -46,9 +51,9 @@ function clock(iso) { return iso ? timeFormat.format(new Date(iso)) : "–"; }
 function ago(iso) {
   if (!iso) return "–";
   var s = Math.max(0, (Date.now() - new Date(iso).getTime()) / 1000);
-  if (s < 60) return Math.round(s) + " s ago";
-  if (s < 3600) return Math.round(s / 60) + " min ago";
-  return Math.floor(s / 3600) + " h " + Math.round((s % 3600) / 60) + " min ago";
+  if (s < 60) return t("ago_s", { n: Math.round(s) });
+  if (s < 3600) return t("ago_min", { n: Math.round(s / 60) });
+  return t("ago_h", { h: Math.floor(s / 3600), m: Math.round((s % 3600) / 60) });
 }
 
 function fold(text) {
@@ -62,10 +67,10 @@ function statusChip(status) {
 
 // One pace, as the server predicts with it: the walker's own, else the route's median, else
 // the default; the detail and the route cards say which.
-var PACE_SOURCE = { own: "", route: " (route median)", "default": " (default)" };
+var PACE_SOURCE = { own: "", route: "pace_route", "default": "pace_default" };
 function paceText(kmh, source) {
   if (kmh === null || kmh === undefined) return "–";
-  return kmh.toFixed(1) + " km/h" + (PACE_SOURCE[source] || "");
+  return decimal(kmh) + " km/h" + (PACE_SOURCE[source] ? " (" + t(PACE_SOURCE[source]) + ")" : "");
 }
 
 function dot(colour) { return el("span", { className: "rw-dot", style: { background: colour } }); }
@@ -85,4 +90,4 @@ function toast(text, onClick) {
   toast.timer = setTimeout(function () { box.hidden = true; }, 8000);
 }
 
-export { $, PACE_SOURCE, ago, append, clear, clock, dot, el, fold, km, later, num, paceText, statusChip, svg, timeFormat, timers, toast };
+export { $, LOCALE, PACE_SOURCE, ago, append, clear, clock, decimal, dot, el, fold, km, later, num, paceText, statusChip, svg, timeFormat, timers, toast };

@@ -1,5 +1,5 @@
 /* Sign-in and the live feed (WS /ws/live): snapshot, walker batches, check-ins, alerts. */
-import { STALE_FEED_MS, TOKEN_KEY } from "./config.js";
+import { STALE_FEED_MS, TOKEN_KEY, t } from "./config.js";
 import { $, later } from "./dom.js";
 import { state } from "./state.js";
 import { applyWalkers, removeWalker } from "./map.js";
@@ -30,8 +30,8 @@ function showSignIn(message) {
 
 function checkToken(token) {
   return fetch("/api/overview", { headers: { Authorization: "Bearer " + token } }).then(function (res) {
-    if (res.status === 401) throw new Error("That is not the organiser token.");
-    if (!res.ok) throw new Error("The server answered " + res.status + "; try again.");
+    if (res.status === 401) throw Object.assign(new Error(t("err_token")), { unauthorised: true });
+    if (!res.ok) throw new Error(t("err_server", { status: res.status }));
     return res.json();
   });
 }
@@ -51,7 +51,7 @@ function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   state.token = null;
   if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
-  setConnection("idle", "Signed out");
+  setConnection("idle", t("conn_signed_out"));
   showSignIn(message);
 }
 
@@ -81,7 +81,7 @@ function connect() {
   // The token goes in Sec-WebSocket-Protocol (base64url), never in the URL (URLs get logged).
   var ws = new WebSocket(scheme + location.host + "/ws/live", ["refugee-walk", "bearer." + base64url(state.token)]);
   state.ws = ws;
-  setConnection("connecting", state.failures ? "Reconnecting…" : "Connecting…");
+  setConnection("connecting", state.failures ? t("conn_reconnecting") : t("conn_connecting"));
   ws.onmessage = function (ev) {
     state.lastMessageAt = Date.now();
     state.stats.messages++;
@@ -92,12 +92,12 @@ function connect() {
     if (state.ws !== ws) return;
     state.ws = null;
     state.failures++;
-    setConnection("offline", "Connection lost — retrying");
+    setConnection("offline", t("conn_lost"));
     var delay = Math.min(10000, 500 * Math.pow(2, Math.min(state.failures, 5))) + Math.random() * 500;
     setTimeout(function () {
       if (state.failures >= 3) {
         checkToken(state.token).then(connect, function (err) {
-          if (/organiser token/.test(err.message)) signOut("The organiser token is no longer valid.");
+          if (err.unauthorised) signOut(t("token_invalid"));
           else connect();
         });
       } else connect();
@@ -116,7 +116,7 @@ function onMessage(msg) {
     case "snapshot":
       state.failures = 0;
       state.stats.snapshots++;
-      setConnection("live", "Live");
+      setConnection("live", t("conn_live"));
       applyWalkers(msg.walkers, true);
       applyOverview(msg.overview);
       if (state.stats.snapshots > 1) loadAlerts(); // events may have been skipped meanwhile

@@ -1,6 +1,6 @@
 /* The map: a marker per walker (clustered), moves applied in bulk, the selected walker. */
-import { CLUSTERED_SLACK_PX, DETAIL_REFRESH_MS, MOVE_EVERY_MS, MOVE_IN_BULK, ROUTES, STATUS } from "./config.js";
-import { $, ago, el, later } from "./dom.js";
+import { CLUSTERED_SLACK_PX, DETAIL_REFRESH_MS, MOVE_EVERY_MS, MOVE_IN_BULK, ROUTES, STATUS, t } from "./config.js";
+import { $, LOCALE, ago, el, later } from "./dom.js";
 import { apiJson, state } from "./state.js";
 import { refreshDetail, renderChart, renderResults } from "./sidebar.js";
 
@@ -56,7 +56,7 @@ function walkerTooltip(w) {
     el("div", { className: "rw-tip-name" }, w.n, w.b ? "  #" + w.b : ""),
     el("div", { className: "rw-tip-line" }, (STATUS[w.s] || {}).label || w.s,
       " · ", route ? route.name : w.r, w.pct !== null && w.pct !== undefined ? " · " + w.pct + " %" : ""),
-    w.t ? el("div", { className: "rw-tip-line" }, "position ", ago(new Date(w.t * 1000).toISOString())) : null);
+    w.t ? el("div", { className: "rw-tip-line" }, t("tip_position", { ago: ago(new Date(w.t * 1000).toISOString()) })) : null);
 }
 
 function clusterIcon(group) {
@@ -70,8 +70,8 @@ function clusterIcon(group) {
   }
   var n = group.getChildCount();
   var size = n < 10 ? 30 : n < 100 ? 36 : n < 1000 ? 44 : 52;
-  var div = el("div", null, el("span", null, n < 1000 ? String(n) : (n / 1000).toFixed(1) + "k"),
-    urgent ? el("b", { title: urgent + " need attention" }, String(urgent)) : null);
+  var div = el("div", null, el("span", null, n < 1000 ? String(n) : (n / 1000).toLocaleString(LOCALE, { maximumFractionDigits: 1 }) + "k"),
+    urgent ? el("b", { title: t("cluster_urgent", { n: urgent }) }, String(urgent)) : null);
   return L.divIcon({
     html: div, className: "rw-cluster" + (help ? " rw-cluster-help" : ""), iconSize: [size, size],
   });

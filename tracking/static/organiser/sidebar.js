@@ -1,7 +1,7 @@
 /* The sidebar: counters, statuses, routes, chart, alerts (two-step actions), search,
    a walker's detail, export, and the phone layout's tabs. */
-import { CONFIG, ROUTES, STATUS } from "./config.js";
-import { $, ago, append, clear, clock, dot, el, fold, km, later, num, paceText, statusChip, svg, toast } from "./dom.js";
+import { CONFIG, ROUTES, STATUS, t } from "./config.js";
+import { $, ago, append, clear, clock, decimal, dot, el, fold, km, later, num, paceText, statusChip, svg, toast } from "./dom.js";
 import { api, apiJson, postJson, state } from "./state.js";
 import { applyWalkers, closeDetail, map, selectWalker } from "./map.js";
 
@@ -25,12 +25,12 @@ function renderKpis() {
   var o = state.overview;
   var open = openAlertCount();
   var kpis = [
-    ["Walkers", o.walkers],
-    ["On the way", ["walking", "resting", "not_moving", "at_checkpoint", "off_route"].reduce(function (n, s) { return n + totalStatus(s); }, 0)],
-    ["Finished", o.finished],
-    ["Need help", totalStatus("needs_help")],
-    ["Open alerts", open, "rw-kpi-alert" + (open ? " rw-hot" : "")],
-    ["km walked", Math.round(o.total_km)],
+    [t("kpi_walkers"), o.walkers],
+    [t("kpi_on_way"), ["walking", "resting", "not_moving", "at_checkpoint", "off_route"].reduce(function (n, s) { return n + totalStatus(s); }, 0)],
+    [t("kpi_finished"), o.finished],
+    [t("kpi_help"), totalStatus("needs_help")],
+    [t("kpi_alerts"), open, "rw-kpi-alert" + (open ? " rw-hot" : "")],
+    [t("kpi_km"), Math.round(o.total_km)],
   ];
   append(clear($("rw-kpis")), kpis.map(function (k) {
     return el("div", { className: "rw-kpi " + (k[2] || "") }, el("b", null, num(k[1])), el("span", null, k[0]));
@@ -41,15 +41,15 @@ function renderStatusTable() {
   var o = state.overview;
   var routeIds = Object.keys(o.routes);
   var table = clear($("rw-status"));
-  table.appendChild(el("thead", null, el("tr", null, el("th", null, "Status"),
+  table.appendChild(el("thead", null, el("tr", null, el("th", null, t("th_status")),
     routeIds.map(function (r) { return el("th", null, ROUTES[r] ? ROUTES[r].name : r); }),
-    el("th", null, "Total"))));
+    el("th", null, t("th_total")))));
   var body = el("tbody");
   CONFIG.statuses.forEach(function (s) {
     var total = totalStatus(s.id);
     var row = el("tr", {
       className: (state.hidden.has(s.id) ? "rw-hidden " : "") + (total ? "" : "rw-zero"),
-      title: state.hidden.has(s.id) ? "Show on the map" : "Hide from the map",
+      title: state.hidden.has(s.id) ? t("show_on_map") : t("hide_from_map"),
       dataset: { status: s.id },
       on: { click: function () { toggleStatus(s.id); } },
     },
@@ -59,7 +59,7 @@ function renderStatusTable() {
     body.appendChild(row);
   });
   table.appendChild(body);
-  table.appendChild(el("tfoot", null, el("tr", null, el("td", null, "All walkers"),
+  table.appendChild(el("tfoot", null, el("tr", null, el("td", null, t("all_walkers")),
     routeIds.map(function (r) { return el("td", null, num(o.routes[r].walkers)); }),
     el("td", null, num(o.walkers)))));
 }
@@ -86,25 +86,26 @@ function renderRoutes() {
       var late = eta && cp.closes_at && new Date(eta) > new Date(cp.closes_at);
       return el("tr", null,
         el("td", { className: "rw-point-name", title: cp.name }, cp.name),
-        el("td", null, (cp.distance_along_m / 1000).toFixed(1)),
+        el("td", null, decimal(cp.distance_along_m / 1000)),
         el("td", null, num((info.passages || {})[cp.id] || 0)),
         el("td", null, clock(cp.closes_at)),
-        el("td", { className: late ? "rw-late" : "", title: late ? "after the closing time" : "" }, eta ? clock(eta) : "–"));
+        el("td", { className: late ? "rw-late" : "", title: late ? t("late") : "" }, eta ? clock(eta) : "–"));
     });
     var card = el("section", { className: "rw-card rw-route", dataset: { route: route.id } },
       el("div", { className: "rw-route-head" },
         el("span", { className: "rw-route-bar", style: { background: route.colour } }),
         el("span", { className: "rw-route-name" }, route.name),
-        el("span", { className: "rw-route-sub" }, num(info.walkers), " walkers · ", num(info.finished), " finished")),
+        el("span", { className: "rw-route-sub" }, t("route_sub", { walkers: num(info.walkers), finished: num(info.finished) }))),
       el("table", { className: "rw-points" },
-        el("thead", null, el("tr", null, el("th", null, "Check-in point"), el("th", null, "km"),
-          el("th", null, "Passed"), el("th", null, "Closes"), el("th", null, "Last due"))),
+        el("thead", null, el("tr", null, el("th", null, t("th_point")), el("th", null, t("th_km")),
+          el("th", null, t("th_passed")), el("th", null, t("th_closes")), el("th", null, t("th_last_due")))),
         el("tbody", null, rows)),
       last ? el("div", {
-        className: "rw-last", title: "Show on the map",
+        className: "rw-last", title: t("show_on_map"),
         on: { click: function () { selectWalker(last.walker_id, { fly: true }); } },
-      }, "Last walker: ", el("b", null, last.name), " — ", km(last.distance_along_m), " at ",
-      paceText(last.pace_kmh, last.pace_source)) : el("p", { className: "rw-hint" }, "Nobody on the way yet."));
+      }, t("last_walker"), " ", el("b", null, last.name), " ",
+      t("last_walker_at", { km: km(last.distance_along_m), pace: paceText(last.pace_kmh, last.pace_source) }))
+      : el("p", { className: "rw-hint" }, t("nobody_yet")));
     box.appendChild(card);
   });
 }
@@ -119,7 +120,7 @@ function updateCheckinTooltips() {
       layer.setTooltipContent(el("div", null,
         el("div", { className: "rw-tip-name" }, cp.name),
         el("div", { className: "rw-tip-line" }, route.name, " · ", cp.km),
-        el("div", null, num(passages[cp.id] || 0), " walkers passed")));
+        el("div", null, t("passed_n", { n: num(passages[cp.id] || 0) }))));
     });
   });
 }
@@ -141,16 +142,16 @@ function renderChart() {
     });
     var max = 1;
     counts.forEach(function (c) {
-      var t = 0;
-      Object.keys(c).forEach(function (k) { t += c[k]; });
-      max = Math.max(max, t);
+      var sum = 0;
+      Object.keys(c).forEach(function (k) { sum += c[k]; });
+      max = Math.max(max, sum);
     });
     var W = 380, H = 96, left = 26, right = 6, top = 16, base = 72;
     var plotW = W - left - right;
     var bw = plotW / bins;
-    var chart = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "Walkers along " + route.name });
+    var chart = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": t("chart_aria", { route: route.name }) });
     var title = svg("text", { x: 0, y: 10, class: "rw-chart-title" });
-    title.textContent = route.name + " — walkers per " + (binM === 1000 ? "km" : "500 m") + " (max " + max + ")";
+    title.textContent = t("chart_title", { route: route.name, bin: binM === 1000 ? "km" : "500 m", max: num(max) });
     chart.appendChild(title);
     counts.forEach(function (c, b) {
       var y = base;
@@ -164,7 +165,7 @@ function renderChart() {
           height: h.toFixed(1), fill: STATUS[s].colour,
         });
         var tip = svg("title");
-        tip.textContent = (b * binM / 1000).toFixed(1) + "–" + ((b + 1) * binM / 1000).toFixed(1) + " km: " + n + " " + STATUS[s].label.toLowerCase();
+        tip.textContent = t("chart_bar", { from: decimal(b * binM / 1000), to: decimal((b + 1) * binM / 1000), n: num(n), status: STATUS[s].label.toLowerCase() });
         rect.appendChild(tip);
         chart.appendChild(rect);
       });
@@ -177,9 +178,9 @@ function renderChart() {
     for (var k = 0; k * 1000 <= route.distance_m + 1; k += stepKm) {
       var x = left + (k * 1000 / route.distance_m) * plotW;
       var anchor = k === 0 ? "start" : (k + stepKm) * 1000 > route.distance_m + 1 ? "end" : "middle";
-      var t = svg("text", { x: x.toFixed(1), y: base + 22, "text-anchor": anchor, class: "rw-tick" });
-      t.textContent = k + " km";
-      chart.appendChild(t);
+      var tick = svg("text", { x: x.toFixed(1), y: base + 22, "text-anchor": anchor, class: "rw-tick" });
+      tick.textContent = k + " km";
+      chart.appendChild(tick);
     }
     route.checkpoints.forEach(function (cp) {
       var x = left + (cp.distance_along_m / route.distance_m) * plotW;
@@ -216,7 +217,7 @@ function applyAlert(alert) {
   state.alerts.set(alert.id, alert);
   state.stats.alerts++;
   if (!known && alert.state === "open" && alert.kind === "sos") {
-    toast("SOS: " + (alert.walker_name || "a walker") + (alert.bib ? " #" + alert.bib : "") + " — click to show",
+    toast(t("sos_toast", { who: (alert.walker_name || t("a_walker")) + (alert.bib ? " #" + alert.bib : "") }),
       function () { showWalker(alert.walker_id, alert); });
   }
   later("alerts", renderAlerts, 100);
@@ -234,13 +235,13 @@ function renderAlerts() {
   });
   var box = clear($("rw-alerts"));
   list.slice(0, 200).forEach(function (a) { box.appendChild(alertItem(a)); });
-  if (list.length > 200) box.appendChild(el("li", { className: "rw-hint" }, "… and " + num(list.length - 200) + " more"));
+  if (list.length > 200) box.appendChild(el("li", { className: "rw-hint" }, t("more", { n: num(list.length - 200) })));
   var open = openAlertCount();
   var count = $("rw-alert-count");
-  count.textContent = all.length > open ? open + " open · " + (all.length - open) + " in hand" : String(open);
+  count.textContent = all.length > open ? t("alert_count_split", { open: num(open), hand: num(all.length - open) }) : String(open);
   count.classList.toggle("rw-hot", open > 0);
   $("rw-alerts-empty").hidden = all.length > 0;
-  document.title = (open ? "(" + open + ") " : "") + "Organisers — " + CONFIG.event.name;
+  document.title = (open ? "(" + open + ") " : "") + t("title", { event: CONFIG.event.name });
   if (state.overview) renderKpis();
 }
 
@@ -258,7 +259,7 @@ function renderAlertFilter(all) {
       on: { click: function () { state.alertKind = kind; renderAlerts(); } },
     }, label, " ", el("b", null, num(n)));
   };
-  box.appendChild(chip(null, "All", all.length));
+  box.appendChild(chip(null, t("filter_all"), all.length));
   kinds.forEach(function (k) { box.appendChild(chip(k, CONFIG.alert_kinds[k], counts[k])); });
 }
 
@@ -269,15 +270,15 @@ var CONFIRM_MS = 5000;
 function alertItem(a) {
   var acked = a.state === "acknowledged";
   var actions = el("div", { className: "rw-alert-actions" },
-    acked ? el("span", { className: "rw-alert-state" }, "Acknowledged ", clock(a.acked_at)) :
-      confirmButton(a, "ack", "Acknowledge", "Yes, acknowledge", "rw-primary"),
-    confirmButton(a, "resolve", "Resolve", "Yes, resolve", ""));
+    acked ? el("span", { className: "rw-alert-state" }, t("acknowledged", { time: clock(a.acked_at) })) :
+      confirmButton(a, "ack", t("acknowledge"), t("ack_confirm"), "rw-primary"),
+    confirmButton(a, "resolve", t("resolve"), t("resolve_confirm"), ""));
   return el("li", {
     className: "rw-alert rw-kind-" + a.kind + (acked ? " rw-acked" : ""),
     dataset: { alertId: String(a.id), kind: a.kind, state: a.state },
   },
   el("button", {
-    type: "button", className: "rw-alert-show", title: "Show on the map",
+    type: "button", className: "rw-alert-show", title: t("show_on_map"),
     on: { click: function () { showWalker(a.walker_id, a); } },
   },
   el("span", { className: "rw-alert-top" },
@@ -314,7 +315,7 @@ function confirmButton(a, action, label, confirmLabel, extraClass) {
 
 function setAlert(id, action) {
   postJson("/api/alerts/" + id + "/" + action).then(applyAlert).catch(function (err) {
-    toast("Could not update the alert: " + err.message);
+    toast(t("alert_update_failed", { error: err.message }));
     renderAlerts();
   });
 }
@@ -365,7 +366,7 @@ function renderResults() {
   clear(results);
   results.hidden = !search.value.trim();
   if (!list.length && search.value.trim()) {
-    results.appendChild(el("li", { className: "rw-r-none" }, "No walker matches."));
+    results.appendChild(el("li", { className: "rw-r-none" }, t("no_match")));
     return;
   }
   list.forEach(function (w, i) {
@@ -423,7 +424,7 @@ function renderDetail(v, error) {
   var box = clear($("rw-detail"));
   box.hidden = false;
   if (!v) {
-    append(box, el("p", { className: "rw-error" }, error || "Walker not found"));
+    append(box, el("p", { className: "rw-error" }, error || t("not_found")));
     return;
   }
   var route = ROUTES[v.route_id];
@@ -431,52 +432,53 @@ function renderDetail(v, error) {
   if (route) route.checkpoints.forEach(function (cp) { names[cp.id] = cp.name; });
   var phone = v.phone ? el("a", { href: "tel:" + v.phone.replace(/[^+0-9]/g, "") }, v.phone) : "–";
   var facts = [
-    ["Progress", km(v.distance_along_m) + (v.route_length_m ? " of " + km(v.route_length_m) : "")],
-    ["Pace", paceText(v.pace_kmh, v.pace_source)],
-    ["Next point", v.next_checkpoint ? [v.next_checkpoint.name, " in ", km(v.next_checkpoint.distance_m),
-      ", due ", clock(v.next_checkpoint.eta)] : "–"],
-    ["Finish", v.eta_finish_at ? "due " + clock(v.eta_finish_at) : "–"],
-    ["Battery", v.battery_pct !== null ? Math.round(v.battery_pct) + " %" : "–"],
-    ["Phone", phone],
-    ["Last position", v.last_fix ? [ago(v.last_fix.recorded_at), v.last_fix.accuracy_m ?
-      " (±" + Math.round(v.last_fix.accuracy_m) + " m)" : ""] : "none yet"],
-    ["Off the route", v.offset_m !== null ? Math.round(v.offset_m) + " m" : "–"],
+    [t("f_progress"), v.route_length_m ? t("progress_of", { done: km(v.distance_along_m), total: km(v.route_length_m) })
+      : km(v.distance_along_m)],
+    [t("f_pace"), paceText(v.pace_kmh, v.pace_source)],
+    [t("f_next"), v.next_checkpoint ? t("next_in", { name: v.next_checkpoint.name,
+      dist: km(v.next_checkpoint.distance_m), time: clock(v.next_checkpoint.eta) }) : "–"],
+    [t("f_finish"), v.eta_finish_at ? t("due", { time: clock(v.eta_finish_at) }) : "–"],
+    [t("f_battery"), v.battery_pct !== null ? Math.round(v.battery_pct) + " %" : "–"],
+    [t("f_phone"), phone],
+    [t("f_last"), v.last_fix ? [ago(v.last_fix.recorded_at), v.last_fix.accuracy_m ?
+      " (±" + num(Math.round(v.last_fix.accuracy_m)) + " m)" : ""] : t("none_yet_pos")],
+    [t("f_offset"), v.offset_m !== null ? num(Math.round(v.offset_m)) + " m" : "–"],
   ];
-  if (v.device) facts.push(["App", deviceLine(v.device)]);
+  if (v.device) facts.push([t("f_app"), deviceLine(v.device)]);
   var refusal = v.device && v.device.last_refusal;
-  if (refusal) facts.push(["Last refused", [refusal.reason, " (", ago(refusal.at), ")"]]);
+  if (refusal) facts.push([t("f_refused"), [refusal.reason, " (", ago(refusal.at), ")"]]);
   append(box, [
     el("div", { className: "rw-detail-head" },
       el("h3", null, v.name),
-      el("button", { type: "button", className: "rw-close", title: "Close (Esc)", on: { click: closeDetail } }, "×")),
+      el("button", { type: "button", className: "rw-close", title: t("close"), on: { click: closeDetail } }, "×")),
     el("div", { className: "rw-detail-sub" }, statusChip(v.status),
       el("span", null, [v.bib ? "#" + v.bib : null, route ? route.name : v.route_id, v.team || null]
         .filter(Boolean).join(" · "))),
     el("div", { className: "rw-progress", title: (v.progress_pct || 0) + " %" },
       el("div", { style: { width: Math.min(100, v.progress_pct || 0) + "%" } })),
     el("dl", { className: "rw-facts" }, facts.map(function (f) { return [el("dt", null, f[0]), el("dd", null, f[1])]; })),
-    v.open_alerts.length ? el("p", { className: "rw-error" }, "Open alerts: ",
-      v.open_alerts.map(function (k) { return CONFIG.alert_kinds[k] || k; }).join(", ")) : null,
-    el("h4", null, "Check-ins"),
+    v.open_alerts.length ? el("p", { className: "rw-error" }, t("open_alerts", {
+      list: v.open_alerts.map(function (k) { return CONFIG.alert_kinds[k] || k; }).join(", ") })) : null,
+    el("h4", null, t("checkins")),
     v.checkins.length ? el("ol", { className: "rw-checkins" }, v.checkins.map(function (c) {
       return el("li", null, el("span", null, names[c.checkpoint_id] || c.checkpoint_id),
-        el("span", null, clock(c.at), c.source === "manual" ? " (button)" : ""));
-    })) : el("p", { className: "rw-hint" }, "None yet."),
+        el("span", null, clock(c.at), c.source === "manual" ? " " + t("checkin_button") : ""));
+    })) : el("p", { className: "rw-hint" }, t("none_yet")),
     el("div", { className: "rw-detail-actions" },
       el("button", { type: "button", className: "rw-btn rw-primary rw-phone-only",
-        on: { click: function () { showTab("map"); } } }, "Show on the map"),
-      statusButton(v, "dropped_out", "Dropped out"),
-      statusButton(v, "picked_up", "Picked up"),
-      v.status_override ? statusButton(v, "walking", "Back walking") : null),
+        on: { click: function () { showTab("map"); } } }, t("show_on_map")),
+      statusButton(v, "dropped_out", t("dropped_out")),
+      statusButton(v, "picked_up", t("picked_up")),
+      v.status_override ? statusButton(v, "walking", t("back_walking")) : null),
   ]);
 }
 
 function deviceLine(d) {
-  var parts = [d.app || "no app seen yet"];
-  if (d.last_seen) parts.push("heard " + ago(d.last_seen));
-  if (d.charging) parts.push("charging");
+  var parts = [d.app || t("no_app")];
+  if (d.last_seen) parts.push(t("heard", { ago: ago(d.last_seen) }));
+  if (d.charging) parts.push(t("charging"));
   var flagged = Object.keys(d.flagged || {}).map(function (k) { return k.replace(/_/g, " ") + " ×" + d.flagged[k]; });
-  if (flagged.length) parts.push("flagged: " + flagged.join(", "));
+  if (flagged.length) parts.push(t("flagged", { list: flagged.join(", ") }));
   return parts.join(" · ");
 }
 
@@ -486,10 +488,10 @@ function statusButton(v, status, label) {
     type: "button", className: "rw-btn" + (status === "walking" ? "" : " rw-danger"),
     on: {
       click: function () {
-        if (status !== "walking" && !window.confirm("Mark " + v.name + " as " + label.toLowerCase() + "?")) return;
+        if (status !== "walking" && !window.confirm(t("confirm_" + status, { name: v.name }))) return;
         postJson("/api/walkers/" + encodeURIComponent(v.id) + "/status", { status: status })
           .then(function (view) { renderDetail(view); })
-          .catch(function (err) { toast("Could not change the status: " + err.message); });
+          .catch(function (err) { toast(t("status_failed", { error: err.message })); });
       },
     },
   }, label);
@@ -500,14 +502,14 @@ document.querySelectorAll("[data-export]").forEach(function (button) {
   button.addEventListener("click", function () {
     var name = button.dataset.export;
     $("rw-export").open = false;
-    toast("Preparing " + name + "…");
+    toast(t("preparing", { name: name }));
     api("/api/export/" + name).then(function (res) { return res.blob(); }).then(function (blob) {
       var a = el("a", { href: URL.createObjectURL(blob), download: "refugee-walk-" + name });
       document.body.appendChild(a);
       a.click();
       setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
       $("rw-toast").hidden = true;
-    }).catch(function (err) { toast("Export failed: " + err.message); });
+    }).catch(function (err) { toast(t("export_failed", { error: err.message })); });
   });
 });
 

@@ -1,4 +1,5 @@
 /* What the page knows (walkers, alerts, the token) and the organiser REST API. */
+import { t } from "./config.js";
 import { signOut } from "./feed.js";
 
 var state = {
@@ -21,7 +22,7 @@ function api(path, options) {
   var headers = Object.assign({ Authorization: "Bearer " + state.token }, options.headers || {});
   return fetch(path, Object.assign({}, options, { headers: headers })).then(function (res) {
     if (res.status === 401) {
-      signOut("The organiser token was not accepted. Sign in again.");
+      signOut(t("token_rejected"));
       throw new Error("unauthorised");
     }
     if (!res.ok) {
