@@ -48,6 +48,7 @@ ROUTERS = (
     "tracking.web.dashboard",
     "tracking.web.personal",
     "tracking.web.export",
+    "tracking.web.stations",
 )
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SWEEP_EVERY_S = 30.0
