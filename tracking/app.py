@@ -49,6 +49,7 @@ ROUTERS = (
     "tracking.web.personal",
     "tracking.web.export",
     "tracking.web.stations",
+    "tracking.web.follow",
 )
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SWEEP_EVERY_S = 30.0

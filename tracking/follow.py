@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from routes.event import Event
@@ -26,7 +26,8 @@ DISPLAY_NAME_MAX = 40
 def expires_at(event: Event, expiry_hours: float) -> datetime:
     """The end of the event day (midnight after it, in the event's time zone) plus the hours."""
     day_end = datetime.combine(event.date + timedelta(days=1), time(0), event.timezone)
-    return day_end + timedelta(hours=expiry_hours)
+    # in UTC: hours added to a local time would be wall-clock hours (wrong across DST)
+    return day_end.astimezone(UTC) + timedelta(hours=expiry_hours)
 
 
 class Follows:

@@ -223,6 +223,11 @@ PAGE = """<!doctype html>
 <p>{{apps_text}}</p>
 <a class="btn ghost" href="{{apps_url}}">{{apps_link}}</a>
 </section>
+<section class="card" id="follow">
+<h2>{{follow_title}}</h2>
+<p>{{follow_text}}</p>
+<a class="btn ghost" href="{{follow_url}}">{{follow_link}}</a>
+</section>
 </main>
 <dialog id="sos-dialog" aria-labelledby="sos-question">
 <p id="sos-question">{{sos_question}}</p>
@@ -279,6 +284,7 @@ async def walker_page(request: Request, token: str) -> HTMLResponse:
             "js": asset_url("walker.js"),
             "languages": _language_links(lang, f"/w/{token}"),
             "apps_url": html.escape(f"/w/{token}/apps?lang={lang}"),
+            "follow_url": html.escape(f"/w/{token}/follow?lang={lang}"),
             "call_link": call_link(phone, text["call"]),
             "config": script_json(page_config(state, request, token, lang)),
         },
