@@ -50,6 +50,7 @@ ROUTERS = (
     "tracking.web.export",
     "tracking.web.stations",
     "tracking.web.follow",
+    "tracking.web.live_page",
 )
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SWEEP_EVERY_S = 30.0
