@@ -203,3 +203,13 @@ def test_links_expire_after_the_event_day_and_the_feature_can_be_off(tmp_path) -
             assert c.post("/api/me/follow", json={}, headers=bearer(w["token"])).status_code == 403
     finally:
         off.stop()
+
+
+def test_deleting_the_walker_ends_their_link(follow_server: Server) -> None:
+    w = register_walker(follow_server, "Lotte Janssens", "20km")
+    with follow_server.client() as c:
+        link = c.post("/api/me/follow", json={}, headers=bearer(w["token"])).json()
+        assert c.get(f"/api/follow/{link['token']}").status_code == 200
+        gone = c.delete(f"/api/walkers/{w['id']}", headers=follow_server.organiser)
+        assert gone.status_code == 204
+        assert c.get(f"/api/follow/{link['token']}").status_code == 404
