@@ -168,13 +168,15 @@
   function decoder() {
     if ("BarcodeDetector" in window) {
       return window.BarcodeDetector.getSupportedFormats().then(function (f) {
-        if (f.indexOf("qr_code") >= 0) detector = new window.BarcodeDetector({ formats: ["qr_code"] });
-        else return loadJsqr();
+        if (f.indexOf("qr_code") < 0) return loadJsqr();
+        detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+        document.body.dataset.decoder = "BarcodeDetector";
       }, loadJsqr);
     }
     return loadJsqr();
   }
   function loadJsqr() {
+    document.body.dataset.decoder = "jsQR";
     if (window.jsQR) return Promise.resolve();
     return new Promise(function (ok, fail) {
       var s = document.createElement("script");
