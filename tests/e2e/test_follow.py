@@ -167,10 +167,20 @@ def test_the_walker_makes_and_ends_the_link_from_their_page(follow_server: Serve
     try:
         page.goto(f"{follow_server.url}/w/{w['token']}")
         page.click("#follow a")
+        page.wait_for_load_state("load")  # the form's script is attached
         assert page.input_value("#name") == "Zoë"
-        page.click("#make button")
-        page.wait_for_selector("#live svg")
+        with page.expect_navigation():
+            page.click("#make button")
+        page.wait_for_selector("#live svg", timeout=10_000)
         url = page.get_attribute("#link", "href")
+        page.click("text=Back to my walk")  # the walker page shows the link, its QR and Share
+        assert page.get_attribute("#follow-url", "href") == url
+        assert page.evaluate("() => document.querySelector('#follow img').naturalWidth") > 0
+        assert page.is_visible("#follow-share")
+        IMG.mkdir(parents=True, exist_ok=True)
+        page.locator("#follow").screenshot(path=str(IMG / "walker-follow.png"))
+        page.click("#follow a.btn")
+        page.wait_for_load_state("load")
         with follow_server.client() as c:
             assert c.get(url).status_code == 200
             page.click("#stop")

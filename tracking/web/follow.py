@@ -10,12 +10,14 @@ progress, check-ins and expected arrival, and the position only when the walker 
 from __future__ import annotations
 
 import html
+import io
 import json
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import segno
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
@@ -312,3 +314,15 @@ async def follow_me_page(request: Request, token: str) -> HTMLResponse:
         },
     )
     return HTMLResponse(body, headers=headers)
+
+
+@router.get("/w/{token}/follow.svg", include_in_schema=False)
+async def follow_qr(request: Request, token: str) -> Response:
+    """The QR code of the walker's follow link, for family to scan from the walker's phone."""
+    state = tracker(request).by_token(token)
+    link = tracker(request).follows.live_for(state.id) if state else None
+    if link is None:
+        raise HTTPException(404, detail="no follow link")
+    out = io.BytesIO()
+    segno.make(_link_view(request, link)["url"], error="m").save(out, kind="svg", scale=4, border=2)
+    return Response(out.getvalue(), media_type="image/svg+xml", headers=PRIVATE)
