@@ -913,7 +913,8 @@
       el("h4", null, "Check-ins"),
       v.checkins.length ? el("ol", { className: "rw-checkins" }, v.checkins.map(function (c) {
         return el("li", null, el("span", null, names[c.checkpoint_id] || c.checkpoint_id),
-          el("span", null, clock(c.at), c.source === "manual" ? " (button)" : ""));
+          el("span", null, clock(c.at),
+            c.source === "manual" ? " (button)" : c.source === "station" ? " (station)" : ""));
       })) : el("p", { className: "rw-hint" }, "None yet."),
       el("div", { className: "rw-detail-actions" },
         statusButton(v, "dropped_out", "Dropped out"),
