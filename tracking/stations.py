@@ -111,55 +111,38 @@ class Stations:
     def _decide(
         self, tick: Tick, station: Station, bib: str, at: datetime
     ) -> tuple[str | None, int, dict[str, Any]]:
+        """Unknown bib (404), the point not on the walker's route (409), already (200), done."""
         state = self.registry.by_bib(bib) if bib else None
         if state is None:
             return None, 404, {"result": "unknown", "bib": bib, "detail": _unknown(bib)}
-        who = {"name": state.record.name, "bib": bib, "route_id": state.record.route_id}
+        who = f"{state.record.name} (bib {bib})"
+        body = {"name": state.record.name, "bib": bib, "route_id": state.record.route_id}
         route = state.route
-        cp = (
-            next((c for c in route.checkpoints if c.id == station.checkpoint_id), None)
-            if route
-            else None
-        )
+        points = route.checkpoints if route is not None else ()
+        cp = next((c for c in points if c.id == station.checkpoint_id), None)
         if cp is None:
             detail = (
-                f"{state.record.name} (bib {bib}) walks the {state.record.route_id} route:"
-                " this point is not on it. Do not check them in here; show them the way."
+                f"{who} walks the {state.record.route_id} route: this point is not on it."
+                " Do not check them in here; show them the way."
             )
-            return state.id, 409, {"result": "wrong_route", **who, "detail": detail}
+            return state.id, 409, {"result": "wrong_route", **body, "detail": detail}
+        body["checkpoint_id"] = cp.id
         earlier = state.checkins.get(cp.id)
         if earlier is not None:
-            detail = f"{state.record.name} (bib {bib}) was already checked in here"
+            detail = f"{who} was already checked in here"
             return (
                 state.id,
                 200,
-                {
-                    "result": "already",
-                    **who,
-                    "checkpoint_id": cp.id,
-                    "at": earlier.at.isoformat(),
-                    "detail": detail,
-                },
+                {"result": "already", **body, "at": earlier.at.isoformat(), "detail": detail},
             )
         done = frozenset(state.checkins)
-        out_of_order = (
-            any(
-                c.id in done and c.distance_along_m > cp.distance_along_m for c in route.checkpoints
-            )
-            if route
-            else False
-        )
-        record_checkin(tick, state, CheckIn(cp.id, at, "station", out_of_order))
+        late = any(c.id in done and c.distance_along_m > cp.distance_along_m for c in points)
+        record_checkin(tick, state, CheckIn(cp.id, at, "station", late))
+        detail = f"{who} checked in at {cp.name}"
         return (
             state.id,
             201,
-            {
-                "result": "checked_in",
-                **who,
-                "checkpoint_id": cp.id,
-                "at": at.isoformat(),
-                "detail": f"{state.record.name} (bib {bib}) checked in at {cp.name}",
-            },
+            {"result": "checked_in", **body, "at": at.isoformat(), "detail": detail},
         )
 
 
