@@ -212,7 +212,30 @@ def test_a_volunteer_checks_in_by_bib_and_name_and_the_dashboard_sees_it(
     assert "already checked in" in page.text_content("#answer")
     IMG.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(IMG / "station.png"))
+    page.goto(station["url"] + "?lang=nl")  # the volunteer's language: Dutch, French or English
+    assert page.text_content("#bib-btn") == "Inchecken"
+    page.fill("#bib", "999")
+    page.click("#bib-btn")
+    page.wait_for_selector("#answer.bad")
+    assert page.text_content("#answer") == (
+        "Geen wandelaar met nummer 999. Kijk het nummer na, of zoek de naam."
+    )
     assert page.errors == []
+
+
+def test_the_station_page_speaks_three_languages_with_the_same_placeholders() -> None:
+    from tracking.web.stations import catalogue
+
+    found = catalogue()
+    assert sorted(found) == ["en", "fr", "nl"]
+    for key, text in found["en"].items():
+        for lang in ("nl", "fr"):
+            assert set(re.findall(r"\{(\w+)\}", found[lang][key])) == set(
+                re.findall(r"\{(\w+)\}", text)
+            ), (lang, key)
+    script = (PROJECT / "tracking" / "static" / "station.js").read_text()
+    used = set(re.findall(r"\bt\.(\w+)", script))
+    assert used <= set(found["en"]), used - set(found["en"])
 
 
 def test_offline_check_ins_are_queued_and_sent_once(server: Server, station_phone) -> None:

@@ -7,6 +7,10 @@
   var cfg = JSON.parse(document.getElementById("rw-station").textContent);
   var KEY = "rw-station-" + cfg.station;
   var $ = function (id) { return document.getElementById(id); };
+  var t = cfg.t;
+  function fmt(msg, values) {
+    return msg.replace(/\{(\w+)\}/g, function (_, k) { return values[k] === undefined ? "" : values[k]; });
+  }
   var queue = load(KEY + "-queue", []);
   var log = load(KEY + "-log", []);
   var phone = localStorage.getItem("rw-station-phone");
@@ -25,7 +29,7 @@
   }
   function clock(iso) {
     var d = new Date(iso);
-    return isNaN(d) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return isNaN(d) ? "" : d.toLocaleTimeString(cfg.lang, { hour: "2-digit", minute: "2-digit", timeZone: cfg.tz });
   }
 
   function add(code) {
@@ -35,7 +39,7 @@
     localStorage.setItem(KEY + "-seq", String(seq));
     queue.push({ cid: phone + "-" + seq, code: code, at: new Date().toISOString() });
     save();
-    if (!navigator.onLine) say("queued", "Saved: " + code + " is sent when the signal returns.");
+    if (!navigator.onLine) say("queued", fmt(t.queued, { code: code }));
     render();
     flush();
   }
@@ -57,7 +61,7 @@
       sending = false;
       if (res.status === 401 || res.status === 410) {
         closed = true;
-        say("bad", res.body.detail || "This station was closed.");
+        say("bad", t.closed);
         render();
         return;
       }
@@ -78,11 +82,21 @@
   function answered(item, res) {
     var b = res.body || {};
     var kind = { 201: "ok", 200: "already" }[res.status] || "bad";
-    var text = b.detail || ("Bib " + item.code + ": error " + res.status);
-    if (res.status === 200 && b.at) text += " at " + clock(b.at);
-    if (res.status === 201) text = "✓ " + text;
+    var text = sentence(res.status, b, item);
     say(kind, text);
     log.push({ kind: kind, text: text, at: item.at });
+  }
+
+  // The sentence in the page's language, from the answer's fields (the server's `detail` is
+  // English, for the API).
+  function sentence(status, b, item) {
+    var v = { name: b.name, bib: b.bib || item.code, point: cfg.point, route: b.route_id,
+      time: b.at ? clock(b.at) : "", code: status };
+    if (status === 201) return fmt(t.ok, v);
+    if (status === 200) return fmt(t.already, v);
+    if (status === 409) return fmt(t.wrong_route, v);
+    if (status === 404) return b.bib ? fmt(t.unknown, v) : t.empty;
+    return fmt(t.error, v);
   }
 
   function say(kind, text) {
@@ -94,8 +108,7 @@
 
   function render() {
     var n = queue.length;
-    $("queue").textContent = n ? n + (n === 1 ? " check-in" : " check-ins") + " waiting to be sent"
-      : "Nothing waiting to be sent";
+    $("queue").textContent = n === 0 ? t.queue_none : n === 1 ? t.queue_one : fmt(t.queue_many, { n: n });
     $("queue").className = n ? "queue waiting" : "queue";
     $("net").hidden = navigator.onLine;
     var ol = $("log");
@@ -134,7 +147,7 @@
         var btn = document.createElement("button");
         btn.type = "button";
         btn.className = "btn ghost";
-        btn.textContent = w.name + " · " + (w.bib || "no bib") + " · " + w.route_id;
+        btn.textContent = w.name + " · " + (w.bib || t.no_bib) + " · " + w.route_id;
         btn.disabled = !w.bib;
         btn.addEventListener("click", function () { add(w.bib); ul.textContent = ""; $("q").value = ""; });
         li.appendChild(btn);
@@ -148,7 +161,7 @@
   $("scan-btn").addEventListener("click", function () { stream ? stopScan() : startScan(); });
   function startScan() {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      say("bad", "This browser cannot use the camera: type the bib instead.");
+      say("bad", t.no_camera);
       return;
     }
     navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
@@ -158,10 +171,10 @@
         v.srcObject = s;
         v.hidden = false;
         v.play();
-        $("scan-btn").textContent = "Stop scanning";
+        $("scan-btn").textContent = t.scan_stop;
         return decoder();
       }).then(function () { tick(); }, function () {
-        say("bad", "No camera available: type the bib instead.");
+        say("bad", t.no_camera);
         stopScan();
       });
   }
@@ -187,17 +200,17 @@
     });
   }
   function stopScan() {
-    if (stream) stream.getTracks().forEach(function (t) { t.stop(); });
+    if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
     stream = null;
     $("video").hidden = true;
-    $("scan-btn").textContent = "Scan a QR code";
+    $("scan-btn").textContent = t.scan;
   }
   function found(text) {
     var now = Date.now();
     if (!text || (text === lastCode && now - lastAt < 5000)) return;
     lastCode = text;
     lastAt = now;
-    if (text.toUpperCase().indexOf("RW:") !== 0) { say("bad", "This QR code is not a walker's code."); return; }
+    if (text.toUpperCase().indexOf("RW:") !== 0) { say("bad", t.not_walker); return; }
     add(text);
   }
   function tick() {

@@ -9,7 +9,9 @@ station is closed (410).
 from __future__ import annotations
 
 import html
+import json
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Annotated
 
@@ -24,11 +26,20 @@ from tracking.stations import station_view
 from tracking.storage.base import Station
 from tracking.web.context import now
 from tracking.web.deps import bearer, require_organiser, settings, tracker
-from tracking.web.walker_page import PAGE_CSP, PRIVATE, asset_url, fill, script_json
+from tracking.web.walker_page import (
+    LANGUAGES,
+    PAGE_CSP,
+    PRIVATE,
+    _language,
+    asset_url,
+    fill,
+    script_json,
+)
 
 router = APIRouter(tags=["stations"])
 organiser = [Depends(require_organiser)]
 JSQR = Path(__file__).resolve().parents[1] / "static" / "vendor" / "jsqr"
+CATALOGUE = Path(__file__).resolve().parents[1] / "static" / "station-i18n.json"
 SEARCH_LIMIT = 20
 PAST_LIMIT = timedelta(hours=24)  # a queued check-in older than this is timed now
 
@@ -45,6 +56,13 @@ class StationCheckIn(BaseModel):
 
 def _base_url(request: Request) -> str:
     return settings(request).public_url.rstrip("/") or str(request.base_url).rstrip("/")
+
+
+@cache
+def catalogue() -> dict[str, dict[str, str]]:
+    """The station page's words in Dutch, French and English (static/station-i18n.json)."""
+    loaded: dict[str, dict[str, str]] = json.loads(CATALOGUE.read_text("utf-8"))
+    return loaded
 
 
 # --- organisers ----------------------------------------------------------------------------
@@ -179,41 +197,42 @@ def _when(request: Request, value: str | None) -> datetime:
 
 # --- the page ------------------------------------------------------------------------------
 PAGE = """<!doctype html>
-<html lang="en">
+<html lang="{{lang}}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="theme-color" content="#12372a">
-<title>Station · {{point}}</title>
+<title>{{station}} · {{point}}</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="{{css}}">
 <script src="{{js}}" defer></script>
 </head>
 <body>
-<header class="bar"><div class="who"><b>{{event}} · check-in station</b><h1>{{point}}</h1></div></header>
+<header class="bar"><div class="who"><b>{{event}} · {{station}}</b><h1>{{point}}</h1></div></header>
+<nav class="langs" aria-label="{{language}}">{{languages}}</nav>
 <main>
 <section class="card" id="bib-card">
 <form id="bib-form" autocomplete="off">
-<label for="bib">Bib number</label>
-<div class="row"><input id="bib" name="bib" inputmode="numeric" enterkeyhint="go" placeholder="e.g. 1234" required>
-<button id="bib-btn" class="btn go" type="submit">Check in</button></div>
+<label for="bib">{{bib_label}}</label>
+<div class="row"><input id="bib" name="bib" inputmode="numeric" enterkeyhint="go" placeholder="{{bib_placeholder}}" required>
+<button id="bib-btn" class="btn go" type="submit">{{check_in}}</button></div>
 </form>
 <p id="answer" class="msg" role="status" aria-live="polite" hidden></p>
-<p id="queue" class="queue">Nothing waiting to be sent</p>
-<p id="net" class="warn" hidden>Offline: check-ins are kept on this phone and sent when the signal returns.</p>
+<p id="queue" class="queue">{{queue_none}}</p>
+<p id="net" class="warn" hidden>{{offline}}</p>
 </section>
 <section class="card" id="scan-card">
-<button id="scan-btn" class="btn primary" type="button">Scan a QR code</button>
+<button id="scan-btn" class="btn primary" type="button">{{scan}}</button>
 <video id="video" playsinline muted hidden></video>
 <canvas id="canvas" hidden></canvas>
 </section>
 <section class="card" id="search-card">
-<label for="q">Search a name</label>
-<input id="q" type="search" autocomplete="off" placeholder="First or last name">
+<label for="q">{{search_label}}</label>
+<input id="q" type="search" autocomplete="off" placeholder="{{search_placeholder}}">
 <ul id="results" class="results"></ul>
 </section>
 <section class="card" id="log-card">
-<h2>Checked in here</h2>
+<h2>{{log_title}}</h2>
 <ol id="log" class="log"></ol>
 </section>
 </main>
@@ -223,7 +242,7 @@ PAGE = """<!doctype html>
 """
 
 CLOSED = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="{{lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Station closed</title><link rel="stylesheet" href="{{css}}"></head>
 <body><main><section class="card"><h1>{{title}}</h1><p>{{text}}</p></section></main></body></html>
 """
@@ -234,15 +253,16 @@ async def station_page(request: Request, token: str) -> HTMLResponse:
     """The volunteer's page: check walkers in by bib, name or QR code; works offline."""
     t = tracker(request)
     station = t.stations.by_token(token)
+    lang = _language(request)
+    text = {**catalogue()[lang], "lang": lang, "event": t.event.name}
     headers = {**PRIVATE, "Content-Security-Policy": PAGE_CSP}
     if station is None or not station.open:
-        title = "Station closed" if station else "Unknown station"
-        text = (
-            "This station was closed by the organisers."
-            if station
-            else "This link is not a check-in station. Ask the organisers for the right link."
+        which = "closed" if station else "unknown"
+        body = fill(
+            CLOSED,
+            {**text, "title": text[f"{which}_title"], "text": text[f"{which}_text"]},
+            {"css": asset_url("station.css")},
         )
-        body = fill(CLOSED, {"title": title, "text": text}, {"css": asset_url("station.css")})
         return HTMLResponse(body, status_code=410 if station else 404, headers=headers)
     found = t.stations.checkpoint(station.checkpoint_id)
     point, routes = found if found else (station.checkpoint_id, [])
@@ -252,17 +272,29 @@ async def station_page(request: Request, token: str) -> HTMLResponse:
         "point": point,
         "routes": routes,
         "jsqr": "/vendor/jsqr/jsQR.js",
+        "lang": lang,
+        "tz": t.event.timezone.key,
+        "t": catalogue()[lang],
     }
     body = fill(
         PAGE,
-        {"event": t.event.name, "point": point},
+        {**text, "point": point},
         {
             "css": asset_url("station.css"),
             "js": asset_url("station.js"),
+            "languages": _languages(lang, f"/s/{html.escape(token)}"),
             "config": script_json(config),
         },
     )
     return HTMLResponse(body, headers=headers)
+
+
+def _languages(lang: str, path: str) -> str:
+    links = []
+    for code in LANGUAGES:
+        current = ' aria-current="true"' if code == lang else ""
+        links.append(f'<a href="{path}?lang={code}" hreflang="{code}"{current}>{code.upper()}</a>')
+    return "".join(links)
 
 
 @router.get("/vendor/jsqr/{name}", include_in_schema=False)
