@@ -48,7 +48,9 @@ from typing import Any
 import numpy as np
 import orjson
 
-TOKEN = "bench-organiser-token"
+TOKEN = "bench-organiser-token-0123456789"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+LARGE = (("REFUGEE_WALK_LIVE_COMPRESSION", "0"),)  # at 20,000 walkers: CPU for fixes, not zlib
 TARGET_P99_S = 1.0
 GRACE_S = 3.0  # after the window, time for the last updates to reach the dashboards
 BATTERY_BASE = 50.0
@@ -64,6 +66,9 @@ class Scenario:
     duration_s: float = 60.0
     generators: int = 1
     viewer_procs: int = 1
+    processes: int = 1  # server processes; more than one needs PostgreSQL and Redis
+    postgres: bool = False
+    env: tuple[tuple[str, str], ...] = ()
 
     @property
     def offered_per_s(self) -> float:
@@ -110,12 +115,18 @@ def event_for_today(folder: Path) -> Path:
 
 
 class ServerProcess:
-    def __init__(self, folder: Path, profile: Path | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        profile: Path | None = None,
+        db: str = "",
+        env_extra: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.folder = folder
         event = event_for_today(folder)
-        env = {**os.environ, "REFUGEE_WALK_ORGANISER_TOKEN": TOKEN}
-        self.log = open(folder / "server.log", "ab")  # noqa: SIM115
+        env = {**os.environ, "REFUGEE_WALK_ORGANISER_TOKEN": TOKEN, **(env_extra or {})}
+        self.log = open(folder / f"server-{self.port}.log", "ab")  # noqa: SIM115
         python = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
         self.proc = subprocess.Popen(
             [
@@ -126,7 +137,7 @@ class ServerProcess:
                 "--port",
                 str(self.port),
                 "--db",
-                str(folder / "bench.sqlite3"),
+                db or str(folder / "bench.sqlite3"),
                 "--event",
                 str(event),
                 "--log-level",
@@ -148,7 +159,7 @@ class ServerProcess:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError((self.folder / "server.log").read_text()[-2000:])
+                raise RuntimeError((self.folder / f"server-{self.port}.log").read_text()[-2000:])
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.url}/api/routes", timeout=1).status_code == 200:
                     return
@@ -369,12 +380,29 @@ def viewers(port: int, count: int, window: Any, ready: Any, stop: Any, out: Any)
 
 # --- one run ---------------------------------------------------------------------------------------
 def run_scenario(s: Scenario, profile: Path | None = None) -> dict[str, Any]:
+    with contextlib.ExitStack() as stack:
+        db = ""
+        env = dict(s.env)
+        if s.postgres or s.processes > 1:
+            from tests.pg import fresh_postgres
+
+            db = stack.enter_context(fresh_postgres())
+        if s.processes > 1:
+            env["REFUGEE_WALK_PUBSUB_URL"] = REDIS_URL
+        return _run_scenario(s, profile, db, env)
+    raise AssertionError("unreachable")
+
+
+def _run_scenario(
+    s: Scenario, profile: Path | None, db: str, env: dict[str, str]
+) -> dict[str, Any]:
     ctx = mp.get_context("fork")
     with tempfile.TemporaryDirectory(prefix="bench-live-") as folder:
-        server = ServerProcess(Path(folder), profile)
+        servers = [ServerProcess(Path(folder), profile, db, env) for _ in range(s.processes)]
+        server = servers[-1]  # dashboards watch the last process: across processes when several
         try:
             t = time.monotonic()
-            walkers = register(server.url, s.walkers)
+            walkers = register(servers[0].url, s.walkers)
             register_s = time.monotonic() - t
             setup = 30.0 + s.walkers * s.dashboards / 10000  # snapshots for every dashboard
             window = ctx.Array("d", [float("inf"), float("inf")])
@@ -397,34 +425,45 @@ def run_scenario(s: Scenario, profile: Path | None = None) -> dict[str, Any]:
             w0 = t_start + s.warmup_s
             w1 = w0 + s.duration_s
             window[0], window[1] = w0, w1
-            shards = [walkers[k :: s.generators] for k in range(s.generators)]
+            n_gen = max(s.generators, s.processes)
+            shards = [walkers[k::n_gen] for k in range(n_gen)]
             gens = [
                 ctx.Process(
                     target=generator,
-                    args=(server.port, shard, s.interval_s, t_start, w0, w1, out, 64),
+                    args=(
+                        servers[k % len(servers)].port,
+                        shard,
+                        s.interval_s,
+                        t_start,
+                        w0,
+                        w1,
+                        out,
+                        64,
+                    ),
                 )
-                for shard in shards
+                for k, shard in enumerate(shards)
             ]
             for p in gens:
                 p.start()
             while time.time() < w0:
                 time.sleep(0.05)
-            cpu0 = server.cpu_s()
+            cpu0 = sum(x.cpu_s() for x in servers)
             while time.time() < w1:
                 time.sleep(0.05)
-            cpu1 = server.cpu_s()
-            rss_mb, peak_mb = server.memory_mb()
+            cpu1 = sum(x.cpu_s() for x in servers)
+            rss_mb, peak_mb = (max(v) for v in zip(*(x.memory_mb() for x in servers), strict=True))
             time.sleep(GRACE_S)
             stop.set()
             results = [out.get(timeout=120) for _ in range(len(gens) + len(procs))]
             for p in gens + procs:
                 p.join(30)
         finally:
-            server.stop()
+            for x in servers:
+                x.stop()
     gen_stats = [r for r in results if isinstance(r, dict)]
     dash = [d for r in results if isinstance(r, list) for d in r]
     row = summarise(s, gen_stats, dash, (cpu1 - cpu0) / s.duration_s, rss_mb, peak_mb, register_s)
-    return {**row, "connect_s": connect_s}
+    return {**row, "connect_s": connect_s, "processes": s.processes}
 
 
 def summarise(
@@ -491,7 +530,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"  dropped            {r['dropped_total']} updates over all dashboards "
             f"(worst dashboard {r['dropped_max']}); re-snapshots {r['resnapshots']}   target 0",
             f"  per dashboard      {r['mb_per_dashboard_per_s']:.2f} MB/s received",
-            f"  server             CPU {r['server_cpu_pct']:.0f} % of one core, "
+            f"  server             {r.get('processes', 1)} process(es), CPU {r['server_cpu_pct']:.0f} % of one core, "
+            f"{10 * r['server_cpu_pct'] / max(r['accepted_per_s'], 1):.2f} ms CPU per fix, "
             f"RSS {r['server_rss_mb']:.0f} MB (peak {r['server_peak_mb']:.0f} MB)",
             f"  load generators    CPU {r['generators_cpu_s']:.0f} s, dashboards CPU "
             f"{r['dashboards_cpu_s']:.0f} s (same {os.cpu_count()} cores)",
@@ -506,11 +546,13 @@ def scenarios(quick: bool) -> list[Scenario]:
     if quick:
         return [
             Scenario("2023 event", 2148, 5.0, warmup_s=5, duration_s=20),
-            Scenario("20,000 walkers", 20000, 10.0, warmup_s=5, duration_s=20, generators=2),
+            Scenario(
+                "20,000 walkers", 20000, 10.0, warmup_s=5, duration_s=20, generators=2, env=LARGE
+            ),
         ]
     return [
         Scenario("2023 event", 2148, 5.0),
-        Scenario("20,000 walkers", 20000, 10.0, generators=2),
+        Scenario("20,000 walkers", 20000, 10.0, generators=2, env=LARGE),
     ]
 
 

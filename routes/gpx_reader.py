@@ -2,23 +2,29 @@
 
 gpxpy parses; this module guards it: a size limit before anything is parsed, no DOCTYPE or
 entity declaration (entity bombs, external entities), text decoded by its declared encoding,
-coordinates checked for range and finiteness (gpxpy accepts latitude 95 and NaN).
+a streaming pre-scan (`routes.gpx_scan`) that bounds nesting depth, element, point and
+waypoint counts before gpxpy builds or copies any tree, coordinates checked for range and
+finiteness (gpxpy accepts latitude 95 and NaN), and times that exist in UTC.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 
 import gpxpy
 import gpxpy.gpx
 
 from routes.errors import GpxReadError, GpxTooLargeError
 from routes.gpx_model import GpxDocument, GpxPart, GpxPoint, GpxWaypoint
+from routes.gpx_scan import ScanLimits, scan
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-DEFAULT_MAX_POINTS = 200_000
+DEFAULT_MAX_POINTS = 50_000  # a 40 km walk recorded every second for 12 hours has 43,200
+DEFAULT_MAX_WAYPOINTS = 10_000
+DEFAULT_MAX_DEPTH = 32  # GPX with extensions nests about 7 deep
+DEFAULT_MAX_ELEMENTS = 600_000  # 50,000 points with time, elevation and a few extensions
 
 _DECLARED_ENCODING = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _FORBIDDEN = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -31,8 +37,15 @@ def read_gpx(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_points: int = DEFAULT_MAX_POINTS,
+    max_waypoints: int = DEFAULT_MAX_WAYPOINTS,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_elements: int = DEFAULT_MAX_ELEMENTS,
 ) -> GpxDocument:
-    """Parse a GPX file; raise `GpxReadError` naming `source` and the reason when it is unusable."""
+    """Parse a GPX file; raise `GpxReadError` naming `source` and the reason when it is unusable.
+
+    Every limit is checked while the text streams through expat, before gpxpy runs, so the
+    work spent on a refused file is bounded by its size.
+    """
     if len(data) > max_bytes:
         raise GpxTooLargeError(
             source,
@@ -41,6 +54,7 @@ def read_gpx(
         )
     text = _decode(data, source)
     _refuse_unsafe_or_foreign(text, source)
+    scan(text, source, ScanLimits(max_depth, max_elements, max_points, max_waypoints))
     gpx = _parse(text, source)
     doc = _document(gpx, source)
     if len(doc.points) > max_points:
@@ -176,12 +190,24 @@ def _points(
             lon=_lon(p.longitude, source),
             lat=_lat(p.latitude, source),
             ele_m=p.elevation if p.elevation is not None and math.isfinite(p.elevation) else None,
-            time=(p.time.astimezone(UTC) if p.time.tzinfo else p.time.replace(tzinfo=UTC))
-            if p.time
-            else None,
+            time=_utc(p.time, source) if p.time else None,
         )
         for p in points
     )
+
+
+def _utc(value: datetime, source: str) -> datetime:
+    """The point's time in UTC; year 1 with a positive offset (or 9999, negative) is refused."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise GpxReadError(
+            source,
+            "bad_time",
+            f"the time {value.isoformat()} falls outside the years 1 to 9999 in UTC",
+        ) from None
 
 
 def _lat(value: float, source: str) -> float:

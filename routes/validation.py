@@ -152,9 +152,14 @@ def validate_gpx(
     rules: ValidationRules | None = None,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    **limits: int,
 ) -> ValidationReport:
-    """Read GPX bytes and validate them; unreadable input raises `GpxReadError` with its reason."""
-    return validate_route(read_route_gpx(data, source, max_bytes=max_bytes), target_km, rules)
+    """Read GPX bytes and validate them; unreadable input raises `GpxReadError` with its reason.
+
+    `limits` are the reader's other limits (`max_points`, `max_depth`, ...; see `read_gpx`).
+    """
+    doc = read_route_gpx(data, source, max_bytes=max_bytes, **limits)
+    return validate_route(doc, target_km, rules)
 
 
 def _recorded_report(

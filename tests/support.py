@@ -45,6 +45,8 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
     log: Path | None = None
+    database: str = ""  # a postgresql:// URL instead of the SQLite file `db`
+    log_level: str = "warning"
 
     @property
     def url(self) -> str:
@@ -75,11 +77,11 @@ class Server:
                     "--port",
                     str(self.port),
                     "--db",
-                    str(self.db),
+                    self.database or str(self.db),
                     "--event",
                     self.event,
                     "--log-level",
-                    "warning",
+                    self.log_level,
                 ],
                 env=env,
                 stdout=log,

@@ -26,6 +26,7 @@ class Tick:
     batch: WriteBatch
     events: list[dict[str, Any]] = field(default_factory=list)
     changed: set[str] = field(default_factory=set)
+    deleted: list[str] = field(default_factory=list)
 
     def touch(self, state: WalkerState) -> None:
         self.changed.add(state.id)
@@ -37,14 +38,22 @@ class Alerting:
         self.low_battery_pct = low_battery_pct
         self.alerts: dict[int, Alert] = {}
         self._next_id = 1
+        self.node = 0  # in a cluster, alert ids carry the process's number: node << 32 | n
 
-    def load(self, alerts: list[Alert], walkers: dict[str, WalkerState]) -> None:
+    def load(self, alerts: list[Alert], walkers: dict[str, WalkerState], node: int = 0) -> None:
+        self.node = node
         for alert in sorted(alerts, key=lambda a: a.id):
             self.alerts[alert.id] = alert
             state = walkers.get(alert.walker_id)
             if alert.state != "resolved" and state is not None:
                 state.open_alerts[alert.kind] = alert.id
-        self._next_id = max(self.alerts, default=0) + 1
+        low, high = node << 32, (node + 1) << 32
+        mine = [i for i in self.alerts if low <= i < high]
+        self._next_id = max(mine, default=low) + 1
+
+    def remember(self, alert: Alert) -> None:
+        """An alert raised or changed by another process of the cluster."""
+        self.alerts[alert.id] = alert
 
     def listed(self, state: str | None = None) -> list[Alert]:
         """Newest first, as the dashboard lists them."""
@@ -149,6 +158,14 @@ class Alerting:
             self.raise_alert(tick, state, "battery", at, f"battery at {pct:.0f} %", fix)
         elif "battery" in state.open_alerts and (charging or pct >= self.low_battery_pct + 5):
             self.resolve_kind(tick, state, "battery", at)
+
+    def due(self, walkers: list[WalkerState], event: Event, now: datetime) -> list[str]:
+        """Walkers for whom the clock would raise a new alert now (reading only)."""
+        return [
+            s.id
+            for s in walkers
+            if any(k not in s.open_alerts for k, _ in alert_checks(s, event, now, self.rules))
+        ]
 
     def sweep(self, tick: Tick, walkers: list[WalkerState], event: Event, now: datetime) -> None:
         for state in walkers:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from routes.event import Event
 from tracking.settings import Settings
-from tracking.status import near_checkpoint
+from tracking.status import near_checkpoint, still_for
 from tracking.walker_state import WalkerState
 
 ALERT_KINDS = ("sos", "off_route", "silent", "stationary", "battery", "closing_time")
@@ -46,9 +46,9 @@ def alert_checks(
     silent_for = now - heard
     if silent_for > rules.silent_after and not at_point:
         yield "silent", f"no position for {silent_for.total_seconds() / 60:.0f} minutes"
-    still = state.progress.still_since
-    if still is not None and last.recorded_at - still > rules.stationary_after and not at_point:
-        minutes = (last.recorded_at - still).total_seconds() / 60
+    still = still_for(state)
+    if still > rules.stationary_after and not at_point:
+        minutes = still.total_seconds() / 60
         yield "stationary", f"not moving for {minutes:.0f} minutes away from a check-in point"
     yield from _closing(state, event, now)
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import importlib
 import logging
+import os
 import secrets
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -25,14 +27,17 @@ from routes.errors import GpxReadError
 from routes.event import Event, load_event
 from routes.gpx_reader import read_route_gpx
 from routes.prepared import PreparedRoute, prepare_route
+from tracking.cluster import Cluster
 from tracking.engine import Engine
 from tracking.feed import Feed
 from tracking.hub import LiveHub
 from tracking.registry import Registry
 from tracking.settings import Settings
+from tracking.storage import database_url, open_storage
 from tracking.storage.base import WalkerRecord
-from tracking.storage.sqlite import SqliteStorage
-from tracking.web import errors
+from tracking.web import docs, errors
+from tracking.web.security import SecurityHeaders
+from tracking.web.throttle import Throttle
 
 log = logging.getLogger("refugee_walk")
 
@@ -53,20 +58,27 @@ ROUTERS = (
     "tracking.web.live_page",
 )
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-SWEEP_EVERY_S = 30.0
 
 
 def organiser_token(settings: Settings) -> tuple[str, bool]:
-    """The organiser secret: from settings, else kept beside the database (made at first start)."""
+    """The organiser secret: from settings, else kept beside the database (made at first start).
+
+    A token from settings shorter than 20 characters raises `SettingsError`. The file is
+    created with mode 0600, so the secret is never readable by others, not even for a moment.
+    """
+    settings.check()
     if settings.organiser_token:
         return settings.organiser_token, False
     path = settings.db_path.with_name(settings.db_path.name + ".organiser-token")
+    if database_url(settings.db_path) is not None:  # PostgreSQL: kept in the working folder
+        path = Path("refugee-walk.organiser-token")
     if path.exists():
         return path.read_text().strip(), False
     path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24)
-    path.write_text(token + "\n")
-    path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
     return token, True
 
 
@@ -97,11 +109,14 @@ def create_app(settings: Settings, event: Event | None = None) -> FastAPI:
         batch_s=settings.live_batch_ms / 1000,
         queue_size=settings.live_queue_size,
     )
-    engine = Engine(settings, event, registry, hub)
+    cluster = (
+        Cluster(settings.pubsub_url, cluster_prefix(settings)) if settings.pubsub_url else None
+    )
+    engine = Engine(settings, event, registry, hub, cluster=cluster)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await engine.start(SqliteStorage(settings.db_path))
+        await engine.start(await asyncio.to_thread(open_storage, settings.db_path))
         hub.start()
         sweeper = asyncio.create_task(_sweep(engine))
         try:
@@ -125,7 +140,10 @@ def create_app(settings: Settings, event: Event | None = None) -> FastAPI:
     app.state.tracker = engine
     app.state.organiser_token = token
     errors.install(app)
+    docs.install(app)
+    app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)  # inside the gzip
     app.add_middleware(PagesGZip, minimum_size=1024)
+    app.add_middleware(Throttle, settings=settings)
     _mount_assets(app)
     for name in ROUTERS:
         app.include_router(importlib.import_module(name).router)
@@ -151,6 +169,12 @@ class PagesGZip(GZipMiddleware):
 PLAIN_PATHS = ("/ingest/", "/api/fixes", "/api/checkins", "/api/sos")
 
 
+def cluster_prefix(settings: Settings) -> str:
+    """Processes on one database form one cluster; other events on the same Redis stay apart."""
+    where = str(database_url(settings.db_path) or settings.db_path.resolve())
+    return "refugee-walk:" + hashlib.sha1(where.encode()).hexdigest()[:12]
+
+
 def route_resolver(event: Event) -> Callable[[WalkerRecord], PreparedRoute | None]:
     """A walker's route: one of the event's, or the personal route they attached."""
 
@@ -172,9 +196,12 @@ def _mount_assets(app: FastAPI) -> None:
 
 
 async def _sweep(engine: Engine) -> None:
+    every = engine.settings.sweep_every_s
     while True:
-        await asyncio.sleep(SWEEP_EVERY_S)
+        await asyncio.sleep(every)
         try:
+            if engine.cluster is not None and not await engine.cluster.leader("sweep", 3 * every):
+                continue  # another process of the cluster sweeps
             await engine.sweep()
         except Exception:  # the sweep must never stop the server
             log.exception("alert sweep failed")

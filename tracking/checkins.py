@@ -101,3 +101,26 @@ def manual_checkin(
     ahead = [(d, cp) for d, cp in distances if cp.id not in done] or distances
     dist, cp = min(ahead, key=lambda dc: dc[0])
     return TooFar(cp, dist)
+
+
+def region_checkin(
+    route: PreparedRoute,
+    region: str,
+    lon: float,
+    lat: float,
+    accuracy_m: float,
+    at: datetime,
+    radius_m: float,
+    accuracy_cap_m: float,
+    done: frozenset[str],
+) -> CheckIn | None:
+    """The phone says it entered a check-in point's region (OwnTracks `transition`): a check-in
+    when its position bears it out, by the same radius and order rules as a fix."""
+    cp = next((c for c in route.checkpoints if region in (c.id, c.name)), None)
+    if cp is None or cp.id in done:
+        return None
+    x, y = route.to_xy(lon, lat)
+    reach = radius_m + min(max(accuracy_m, 0.0), accuracy_cap_m)
+    if math.hypot(cp.x_m - x, cp.y_m - y) > reach:
+        return None
+    return CheckIn(cp.id, at, "region", _out_of_order(route, cp, done))

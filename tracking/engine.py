@@ -31,6 +31,7 @@ from routes.event import Event
 from tracking.alerting import Alerting, Tick
 from tracking.alerts import AlertRules
 from tracking.checkins import CheckIn, TooFar, manual_checkin
+from tracking.cluster import Cluster
 from tracking.fixes import Fix
 from tracking.fixpath import FixPath, Intake, record_checkin
 from tracking.follow import Follows
@@ -39,7 +40,7 @@ from tracking.progress import step_round
 from tracking.protocols import Decoded
 from tracking.registry import Registry, new_token
 from tracking.settings import Settings
-from tracking.stations import Stations
+from tracking.stations import Stations, bib_from
 from tracking.storage.base import (
     Alert,
     FollowLink,
@@ -76,6 +77,8 @@ class Job:
     intake: Intake | None
     action: Callable[[Tick], Any] | None
     future: asyncio.Future
+    walkers: tuple[str, ...] = ()  # whom it changes: in a cluster, leased for the tick
+    leased: bool = False
 
 
 def utc_now() -> datetime:
@@ -90,7 +93,11 @@ class Engine:
         registry: Registry,
         hub: Broadcaster,
         clock: Callable[[], datetime] = utc_now,
+        cluster: Cluster | None = None,
     ) -> None:
+        self.cluster = cluster
+        self._deferred: list[Job] = []
+        self._dirty = False
         self.settings = settings
         self.event = event
         self.registry = registry
@@ -133,6 +140,9 @@ class Engine:
         unsaved = [s for s in self.registry if s.id not in loaded.states]
         if unsaved:
             await self._rebuild(unsaved)
+        if self.cluster is not None:
+            await self.cluster.start(self._apply_remote, self._resync)
+            self.alerting.load([], self.registry.walkers, self.cluster.node)
         self._task = asyncio.create_task(self._run(), name="engine")
 
     async def _rebuild(self, states: list[WalkerState]) -> None:
@@ -153,6 +163,8 @@ class Engine:
         )
 
     async def stop(self) -> None:
+        if self.cluster is not None:
+            await self.cluster.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -169,11 +181,18 @@ class Engine:
         self._readers.shutdown(wait=False)
 
     # --- the jobs -------------------------------------------------------------------------
-    async def _submit(self, intake: Intake | None, action: Callable[[Tick], Any] | None) -> Any:
+    async def _submit(
+        self,
+        intake: Intake | None,
+        action: Callable[[Tick], Any] | None,
+        walkers: tuple[str, ...] = (),
+    ) -> Any:
         if self._task is None or self._task.done():
             raise Unavailable("the server is starting or stopping; try again in a moment")
         future = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(Job(intake, action, future))
+        if intake is not None:
+            walkers = (*walkers, intake.state.id)
+        self._queue.put_nowait(Job(intake, action, future, walkers))
         return await future
 
     async def ingest(self, state: WalkerState, decoded: Decoded) -> Intake:
@@ -244,7 +263,8 @@ class Engine:
                 added.append(state)
             return added
 
-        return await self._submit(None, action)
+        # leased like any change: in a cluster their version starts in step everywhere
+        return await self._submit(None, action, tuple(r.id for r in records))
 
     async def update_walker(self, state: WalkerState, record: WalkerRecord) -> None:
         """Status, details or a personal route: a new route starts matching afresh."""
@@ -258,7 +278,7 @@ class Engine:
             tick.batch.walkers_updated.append(record)
             tick.touch(state)
 
-        await self._submit(None, action)
+        await self._submit(None, action, (state.id,))
 
     async def revoke(self, state: WalkerState) -> str:
         """A lost phone: the old token is refused from now on; returns the new one."""
@@ -277,8 +297,9 @@ class Engine:
             tick.batch.walkers_deleted.append(state.id)
             tick.changed.discard(state.id)
             tick.events.append({"type": "removed", "walker_id": state.id})
+            tick.deleted.append(state.id)
 
-        await self._submit(None, action)
+        await self._submit(None, action, (state.id,))
 
     async def set_alert_state(self, alert_id: int, new_state: str) -> Alert | None:
         def action(tick: Tick) -> Alert | None:
@@ -286,7 +307,8 @@ class Engine:
             owner = self.registry.walkers.get(alert.walker_id) if alert else None
             return self.alerting.set_state(tick, alert_id, new_state, self.clock(), owner)
 
-        return await self._submit(None, action)
+        known = self.alerting.alerts.get(alert_id)
+        return await self._submit(None, action, (known.walker_id,) if known else ())
 
     async def sweep(self) -> None:
         """Alerts that come from the clock: silent, not moving, past a closing time."""
@@ -329,33 +351,54 @@ class Engine:
                 raise Refused("this station was closed; ask the organisers for a new link", 410)
             return self.stations.check_in(tick, current, code, client_id, at)
 
-        return await self._submit(None, action)
+        walker = self.registry.by_bib(bib_from(code))
+        return await self._submit(None, action, (walker.id,) if walker else ())
 
     async def start_follow(self, state: WalkerState, precise: bool, name: str) -> FollowLink:
         """A new follow link for family (the walker's old one ends)."""
         return await self._submit(
-            None, lambda tick: self.follows.start(tick, state, precise, name, self.clock())
+            None,
+            lambda tick: self.follows.start(tick, state, precise, name, self.clock()),
+            (state.id,),
         )
 
     async def end_follow(self, state: WalkerState) -> bool:
-        return await self._submit(None, lambda tick: self.follows.end(tick, state, self.clock()))
+        return await self._submit(
+            None, lambda tick: self.follows.end(tick, state, self.clock()), (state.id,)
+        )
 
     # --- the tick -------------------------------------------------------------------------
     async def _run(self) -> None:
         while True:
-            jobs = [await self._queue.get()]
+            if self._deferred:  # leased elsewhere last time: first in line now
+                jobs, self._deferred = self._deferred, []
+                await asyncio.sleep(0.005)
+            else:
+                jobs = [await self._queue.get()]
             while not self._queue.empty() and len(jobs) < MAX_JOBS_PER_TICK:
                 jobs.append(self._queue.get_nowait())
             try:
+                if self.cluster is not None:
+                    jobs = await self._lease(jobs)
+                    if not jobs:
+                        continue
                 await self._tick(jobs)
             except Exception as exc:  # the engine must keep running
                 log.exception("engine tick failed")
                 for job in jobs:
                     if not job.future.done():
-                        job.future.set_exception(Unavailable(f"internal error: {exc}"))
+                        job.future.set_exception(
+                            Unavailable(f"the server could not do this: {exc}")
+                        )
+            finally:
+                if self.cluster is not None:
+                    await self._release(jobs)
 
     async def _tick(self, jobs: list[Job]) -> None:
         assert self.store is not None
+        if self._dirty:  # after a failed commit: the database is the truth
+            await self._reload()
+            self._dirty = False
         now = self.clock()
         tick = Tick(WriteBatch(received_at=now.timestamp()))
         intakes = [
@@ -377,14 +420,15 @@ class Engine:
         for walker_id in tick.changed:
             state = self.walkers.get(walker_id)
             if state is not None:
+                state.version += 1
                 tick.batch.states[walker_id] = saved(state)
         try:
             written = await self._write(tick.batch)
         except Exception as exc:
-            log.exception("commit failed: %d requests answered 503", len(jobs))
-            await self._reload(tick)
+            log.warning("commit failed (%s): %d requests answered 503", exc, len(jobs))
             for job in jobs:
                 job.future.set_exception(Unavailable(f"the database could not store this: {exc}"))
+            self._dirty = True  # memory is ahead of the database: reload before the next tick
             return
         self.ticks += 1
         for job in jobs:
@@ -399,6 +443,90 @@ class Engine:
             self.hub.publish(message)
         for walker_id in tick.changed:
             self.hub.walker_changed(walker_id)
+        if self.cluster is not None:
+            await self._release(jobs, tick)
+            for job in jobs:
+                job.leased = False  # released with the publication
+
+    # --- a cluster of processes (tracking/cluster.py) -----------------------------------------
+    async def _lease(self, jobs: list[Job]) -> list[Job]:
+        """The jobs whose walkers this process now holds; the others wait for the next tick.
+
+        Walkers last written elsewhere (their version moved on) are loaded from the database.
+        """
+        assert self.cluster is not None and self.store is not None
+        wanted = sorted({w for job in jobs for w in job.walkers})
+        versions = await self.cluster.lease(wanted)
+        stale = [
+            w for w, v in versions.items() if w in self.walkers and v - 1 > self.walkers[w].version
+        ]
+        if stale:
+            fresh = await self._on_writer(self.store.walker_states, stale)
+            for walker_id, blob in fresh.items():
+                restore(self.walkers[walker_id], blob)
+        for walker_id, version in versions.items():  # this tick writes that version
+            if walker_id in self.walkers:
+                self.walkers[walker_id].version = version - 1
+        ready: list[Job] = []
+        waiting: list[Job] = []
+        for job in jobs:
+            (ready if all(w in versions for w in job.walkers) else waiting).append(job)
+        self._deferred.extend(waiting)
+        held = {w for job in ready for w in job.walkers}
+        await self.cluster.release([w for w in versions if w not in held])
+        for job in ready:
+            job.leased = True
+        return ready
+
+    async def _release(self, jobs: list[Job], tick: Tick | None = None) -> None:
+        """After the commit: publish what it changed, and give the leases back (one trip)."""
+        assert self.cluster is not None
+        held = sorted({w for job in jobs if job.leased for w in job.walkers})
+        message = None
+        if tick is not None:
+            records = tick.batch.walkers_added + tick.batch.walkers_updated
+            message = {
+                "records": [_record_out(r) for r in records],
+                "states": {
+                    w: [self.walkers[w].version, blob.decode()]
+                    for w, blob in tick.batch.states.items()
+                    if w in self.walkers
+                },
+                "deleted": tick.deleted,
+                "events": tick.events,
+            }
+        try:
+            await self.cluster.finish(held, message)
+        except Exception:  # the leases expire; the others catch up at their next lease
+            log.exception("could not publish a tick or release its leases")
+
+    def _apply_remote(self, message: dict[str, Any]) -> None:
+        """Another process committed a tick: bring this process's copy up to date."""
+        for raw in message.get("records", []):
+            record = _record_in(raw)
+            state = self.registry.walkers.get(record.id)
+            if state is None:
+                self.registry.add(record)
+            else:
+                self.registry.update(state, record)
+        for walker_id, (version, blob) in message.get("states", {}).items():
+            state = self.walkers.get(walker_id)
+            if state is not None and version > state.version:
+                restore(state, blob.encode())
+            self.hub.walker_changed(walker_id)
+        for walker_id in message.get("deleted", []):
+            state = self.walkers.get(walker_id)
+            if state is not None:
+                self.registry.remove(state)
+                self.alerting.forget(walker_id)
+        for event in message.get("events", []):
+            if event.get("type") == "alert":
+                self.alerting.remember(_alert_in(event))
+            self.hub.publish(event)
+
+    async def _resync(self) -> None:
+        """Back from a lost Redis: reload everything from the database, re-snapshot dashboards."""
+        await self._reload()
 
     async def _write(self, batch: WriteBatch) -> Any:
         assert self.store is not None
@@ -408,12 +536,16 @@ class Engine:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._writer, lambda: fn(*args))
 
-    async def _reload(self, tick: Tick) -> None:
-        """After a failed commit: put the walkers of the tick back as the database has them."""
+    async def _reload(self) -> None:
+        """After a failed commit: every walker back as the database has them."""
         assert self.store is not None
+        loaded = await self._on_writer(self.store.load)  # first: a failed load changes nothing
         self.registry.clear()
         self.alerting.alerts.clear()
-        self._load(await self._on_writer(self.store.load))
+        self._load(loaded)
+        if self.cluster is not None:
+            self.alerting.load([], self.registry.walkers, self.cluster.node)
+        self.hub.resync()
 
     def _load(self, loaded: Loaded) -> None:
         for record in loaded.walkers:
@@ -427,3 +559,31 @@ class Engine:
         self.alerting.load(loaded.alerts, self.registry.walkers)
         self.stations.load(loaded.stations, loaded.station_answers)
         self.follows.load(loaded.follows)
+
+
+def _record_out(r: WalkerRecord) -> dict[str, Any]:
+    return {
+        **{k: getattr(r, k) for k in WalkerRecord.__dataclass_fields__ if k != "created_at"},
+        "created_at": r.created_at.timestamp() if r.created_at else None,
+    }
+
+
+def _record_in(raw: dict[str, Any]) -> WalkerRecord:
+    created = raw.pop("created_at", None)
+    at = datetime.fromtimestamp(created, UTC) if created is not None else None
+    return WalkerRecord(**raw, created_at=at)
+
+
+def _alert_in(view: dict[str, Any]) -> Alert:
+    acked = view.get("acked_at")
+    return Alert(
+        id=int(view["id"]),
+        walker_id=view["walker_id"],
+        kind=view["kind"],
+        at=datetime.fromisoformat(view["at"]),
+        lat=view.get("lat"),
+        lon=view.get("lon"),
+        message=view["message"],
+        state=view["state"],
+        acked_at=datetime.fromisoformat(acked) if acked else None,
+    )

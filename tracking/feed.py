@@ -37,6 +37,7 @@ class Feed:
             timedelta(minutes=s.silent_minutes),
             s.default_pace_kmh / 3.6,
             lambda: medians_by_route(list(self.registry)),
+            timedelta(minutes=s.stationary_minutes),
         )
 
     def snapshot(self) -> bytes:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+
 
 @dataclass(frozen=True)
 class Fix:
@@ -44,9 +46,10 @@ def parse_time(value: Any) -> datetime:
         if number > 2_147_483_647:
             number /= 1000.0
         try:
-            return utc_from_epoch(number)
+            at = utc_from_epoch(number)
         except (OverflowError, OSError, ValueError):  # inf, nan, or beyond year 9999
             raise ValueError(f"time {value!r} is not a possible epoch time") from None
+        return _possible(at, value)
     if isinstance(value, str):
         text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
         try:
@@ -56,10 +59,21 @@ def parse_time(value: Any) -> datetime:
         if parsed.tzinfo is None:
             raise ValueError(f"time {value!r} has no time zone; add Z or an offset like +02:00")
         try:
-            return parsed.astimezone(UTC)
-        except OverflowError:  # year 1 or 9999 with an offset
-            raise ValueError(f"time {value!r} is not a possible time") from None
+            return _possible(parsed.astimezone(UTC), value)
+        except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+            raise ValueError(_impossible(value)) from None
     raise ValueError(f"time {value!r} is neither epoch seconds nor ISO-8601")
+
+
+def _possible(at: datetime, value: Any) -> datetime:
+    """`at`, when a phone could have recorded it (years 1970 to 2999)."""
+    if not FIRST_YEAR <= at.year <= LAST_YEAR:
+        raise ValueError(_impossible(value))
+    return at
+
+
+def _impossible(value: Any) -> str:
+    return f"time {value!r} is not a possible time for a position (years {FIRST_YEAR}-{LAST_YEAR})"
 
 
 def _is_number(text: str) -> bool:

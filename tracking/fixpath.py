@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from routes.event import Event
 from tracking.alerting import Alerting, Tick
-from tracking.checkins import CheckIn, Passage
+from tracking.checkins import CheckIn, Passage, region_checkin
 from tracking.fixes import Fix
 from tracking.late import Known, late_step, neighbours
 from tracking.progress import Step, StepParams, step_round
@@ -95,6 +95,7 @@ class FixPath:
         now_ts = now.timestamp()
         for intake in intakes:
             intake.refused.extend(intake.decoded.refusals)
+            _phone_says(intake.state, intake.decoded)
             fixes = intake.decoded.fixes
             ahead = max((f.ts for f in fixes), default=now_ts) - now_ts
             for fix in fixes:
@@ -135,6 +136,8 @@ class FixPath:
                     round_.append((state, entry))
             if not round_:
                 break
+            for state, entry in round_:
+                _observe_interval(state, entry.fix)
             steps = step_round([(s, e.fix) for s, e in round_], params)
             for (state, entry), step in zip(round_, steps, strict=True):
                 self._record(tick, state, entry, step, live=True)
@@ -172,6 +175,8 @@ class FixPath:
                 health.flagged[flag] = health.flagged.get(flag, 0) + 1
         for checkin in step.checkins:
             record_checkin(tick, state, checkin)
+        if fix.raw.get("_type") == "transition" and fix.raw.get("event") == "enter":
+            self._entered(tick, state, fix)
         if step.became_off_route:
             self.alerting.raise_alert(
                 tick,
@@ -185,6 +190,25 @@ class FixPath:
             self.alerting.resolve_kind(tick, state, "off_route", fix.recorded_at)
         self.alerting.on_fix(tick, state, fix, live)
 
+    def _entered(self, tick: Tick, state: WalkerState, fix: Fix) -> None:
+        """OwnTracks entered one of its regions: the check-in point of the same id or name."""
+        if state.route is None:
+            return
+        region = str(fix.raw.get("rid") or fix.raw.get("desc") or "")
+        checkin = region_checkin(
+            state.route,
+            region,
+            fix.lon,
+            fix.lat,
+            fix.accuracy_m or 0.0,
+            fix.recorded_at,
+            self.event.checkin_radius_m,
+            self.settings.checkin_accuracy_cap_m,
+            frozenset(state.checkins),
+        )
+        if checkin is not None:
+            record_checkin(tick, state, checkin)
+
     def finish(self, intakes: Sequence[Intake], tick: Tick, now: datetime) -> None:
         """After the fixes: heartbeats, refusals and counters of each request."""
         for intake in intakes:
@@ -194,8 +218,6 @@ class FixPath:
             alive = decoded.alive
             if alive is not None and (health.last_seen is None or alive.at > health.last_seen):
                 health.last_seen = alive.at
-                if alive.charging is not None:
-                    health.charging = alive.charging
                 if alive.battery_pct is not None:
                     health.battery_pct = alive.battery_pct
                 if "silent" in state.open_alerts and not decoded.fixes:
@@ -209,6 +231,32 @@ class FixPath:
                 tick.touch(state)
             tick.batch.count("fixes_accepted", intake.accepted)
             tick.batch.count("fixes_rejected", len(intake.refused))
+
+
+def _phone_says(state: WalkerState, decoded: Decoded) -> None:
+    """Charging and motion as the phone reports them now, before its fixes are judged (a low
+    battery on a power bank is no alarm)."""
+    alive = decoded.alive
+    seen = state.health.last_seen
+    if alive is None or (seen is not None and alive.at < seen):
+        return
+    if alive.charging is not None:
+        state.health.charging = alive.charging
+    state.health.moving = alive.moving
+
+
+INTERVAL_WEIGHT = 0.2  # moving average of the observed interval: recent fixes count most
+
+
+def _observe_interval(state: WalkerState, fix: Fix) -> None:
+    last = state.progress.last_fix
+    if last is None:
+        return
+    gap = fix.ts - last.ts
+    h = state.health
+    h.interval_s = (
+        gap if not h.interval_s else h.interval_s + INTERVAL_WEIGHT * (gap - h.interval_s)
+    )
 
 
 def record_checkin(tick: Tick, state: WalkerState, checkin: CheckIn) -> bool:

@@ -30,6 +30,7 @@ SNAPSHOT_MAX_AGE_S = 1.0  # dashboards (re)connecting together share one snapsho
 class Broadcaster(Protocol):
     def walker_changed(self, walker_id: str) -> None: ...
     def publish(self, message: dict[str, Any]) -> None: ...
+    def resync(self) -> None: ...
 
 
 class FeedSource(Protocol):
@@ -82,6 +83,12 @@ class LiveHub:
         client.queue.put_nowait([SNAPSHOT])
         self.clients.add(client)
         return client
+
+    def resync(self) -> None:
+        """Every dashboard starts over from a fresh snapshot (after the cluster lost Redis)."""
+        self._snapshot = None
+        for client in list(self.clients):
+            client.offer([SNAPSHOT])
 
     def disconnect(self, client: Client) -> None:
         self.clients.discard(client)

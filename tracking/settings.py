@@ -13,6 +13,12 @@ from typing import Any
 
 from routes.validation import ValidationRules
 
+MIN_ORGANISER_TOKEN = 20
+
+
+class SettingsError(ValueError):
+    """A setting the server refuses to start with."""
+
 
 def _s(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
@@ -23,6 +29,10 @@ class Settings:
     host: str = _s("127.0.0.1", "Address the server listens on.")
     port: int = _s(8000, "Port the server listens on.")
     db_path: Path = _s(Path("refugee-walk.sqlite3"), "The SQLite database file (WAL mode).")
+    pubsub_url: str = _s(
+        "",
+        "redis://host:port/n joins this process to others serving one event (needs PostgreSQL).",
+    )
     event: str = _s(
         "antwerp-2023", "Bundled event name (antwerp-2023, gent-2024) or path to an event TOML."
     )
@@ -39,9 +49,6 @@ class Settings:
         15.0, "Faster than this from the previous fix is impossible on foot: flagged, not matched."
     )
     future_tolerance_s: float = _s(300.0, "Fixes timed further in the future are refused.")
-    osmand_speed_unit: str = _s(
-        "knots", "Unit of `speed` at /ingest/osmand: knots (Traccar Client) or mps (OsmAnd)."
-    )
     checkin_accuracy_cap_m: float = _s(
         50.0, "At most this much of a phone's reported accuracy is added to a check-in radius."
     )
@@ -50,7 +57,12 @@ class Settings:
     back_on_route_m: float = _s(
         60.0, "Hysteresis: an off-route walker is back on route only within this distance."
     )
-    silent_minutes: float = _s(15.0, "No fix for this long while walking raises a silent alert.")
+    silent_minutes: float = _s(
+        15.0, "No message from the phone (fix or heartbeat) for this long raises a silent alert."
+    )
+    sweep_every_s: float = _s(
+        30.0, "How often the clock alerts (silent, not moving, closing time) are checked."
+    )
     stationary_minutes: float = _s(
         20.0, "Not moving for this long away from a check-in point raises an alert."
     )
@@ -58,6 +70,47 @@ class Settings:
     default_pace_kmh: float = _s(4.5, "Pace assumed when neither walker nor route has one yet.")
     max_upload_bytes: int = _s(10 * 1024 * 1024, "Largest GPX upload accepted (413 above).")
     max_body_bytes: int = _s(1024 * 1024, "Largest request body for fixes and check-ins.")
+    gpx_max_points: int = _s(
+        50_000, "Track or route points a GPX may hold (a 12-hour walk logged every second: 43,200)."
+    )
+    gpx_max_depth: int = _s(32, "Nesting depth of GPX elements (GPX needs about 7); checked first.")
+    gpx_max_elements: int = _s(600_000, "XML elements a GPX may hold; counted before gpxpy runs.")
+    route_max_checkpoints: int = _s(
+        50, "Check-in points (typed <wpt>) a personal route may carry (the event has 7)."
+    )
+    cpu_concurrency: int = _s(
+        2, "GPX validations and map builds that run at once, in threads off the event loop."
+    )
+    cpu_wait_s: float = _s(
+        2.0, "How long a GPX upload waits for a free slot before it gets 503 with Retry-After."
+    )
+    http_max_header_bytes: int = _s(
+        16 * 1024, "Request line plus headers larger than this get 431 and the connection closes."
+    )
+    http_max_headers: int = _s(64, "Requests with more header fields than this get 431.")
+    http_max_request_line_bytes: int = _s(
+        8 * 1024, "URLs (request target) longer than this get 414."
+    )
+    http_header_timeout_s: float = _s(
+        10.0, "A connection that has not sent a complete request head by then is closed."
+    )
+    http_keep_alive_s: float = _s(5.0, "Idle keep-alive connections are closed after this.")
+    http_max_connections: int = _s(
+        4000, "Open connections beyond this get 503 (uvicorn's limit_concurrency)."
+    )
+    auth_failure_burst: int = _s(
+        30, "Failed authentications a client address may make at once before it gets 429..."
+    )
+    auth_failures_per_minute: float = _s(
+        10.0, "...and the rate at which that allowance refills (valid credentials never count)."
+    )
+    cpu_requests_burst: int = _s(
+        20, "GPX validations a client address may make at once before it gets 429..."
+    )
+    cpu_requests_per_minute: float = _s(20.0, "...and the rate at which that allowance refills.")
+    export_chunk_rows: int = _s(
+        5000, "Exports read and write this many positions at a time (memory stays flat)."
+    )
     live_batch_ms: int = _s(250, "Dashboards get batched updates at most this often.")
     live_compression: bool = _s(
         True,
@@ -91,6 +144,15 @@ class Settings:
         "Who may embed /live in a frame (CSP frame-ancestors), e.g. 'self' https://example.org.",
     )
 
+    def check(self) -> None:
+        """Refuse settings the server must not start with (`SettingsError` says which)."""
+        if self.organiser_token and len(self.organiser_token) < MIN_ORGANISER_TOKEN:
+            raise SettingsError(
+                f"the organiser token is {len(self.organiser_token)} characters; use at least "
+                f"{MIN_ORGANISER_TOKEN} (or leave REFUGEE_WALK_ORGANISER_TOKEN empty and one "
+                "is generated)"
+            )
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from REFUGEE_WALK_* variables, then explicit overrides (CLI flags)."""
@@ -100,6 +162,14 @@ class Settings:
         values["validation"] = replace(ValidationRules(), **rules)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)
+
+    def gpx_limits(self) -> dict[str, int]:
+        """The GPX reader's structural limits (keyword arguments of `read_gpx`)."""
+        return {
+            "max_points": self.gpx_max_points,
+            "max_depth": self.gpx_max_depth,
+            "max_elements": self.gpx_max_elements,
+        }
 
     @property
     def base_url(self) -> str:

@@ -1,4 +1,14 @@
-"""A walker's status from what is known and the time now. Pure."""
+"""A walker's status from what is known and the time now. Pure.
+
+Each status rests on evidence:
+- `silent`: no message from the phone (no fix, no heartbeat) for `silent_after`, away from a
+  check-in point: the phone has gone quiet;
+- `resting`: the phone keeps reporting (fixes or heartbeats) but the walker has not moved for
+  RESTING_AFTER (or the phone says it is still);
+- `not_moving`: resting longer than `stationary_after`, away from a check-in point (this also
+  raises the `stationary` alert): someone should look;
+- the others as their names say.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +20,8 @@ from tracking.walker_state import WalkerState
 STATUSES = (
     "registered",
     "walking",
+    "resting",
+    "not_moving",
     "at_checkpoint",
     "finished",
     "off_route",
@@ -29,8 +41,24 @@ def near_checkpoint(state: WalkerState, radius_m: float) -> bool:
     )
 
 
+RESTING_AFTER = timedelta(minutes=3)
+
+
+def still_for(state: WalkerState) -> timedelta:
+    """How long the walker has been in one place, up to the last sign of life (a heartbeat is
+    "alive at the last known position")."""
+    since, heard = state.progress.still_since, state.last_heard()
+    if since is None or heard is None or heard < since:
+        return timedelta(0)
+    return heard - since
+
+
 def walker_status(
-    state: WalkerState, now: datetime, radius_m: float, silent_after: timedelta
+    state: WalkerState,
+    now: datetime,
+    radius_m: float,
+    silent_after: timedelta,
+    stationary_after: timedelta = timedelta(minutes=20),
 ) -> str:
     """The one status shown for a walker; the most urgent wins."""
     if state.record.status_override in ("dropped_out", "picked_up"):
@@ -47,4 +75,11 @@ def walker_status(
         return "silent"
     if state.progress.off_route:
         return "off_route"
-    return "at_checkpoint" if at_point else "walking"
+    if at_point:
+        return "at_checkpoint"
+    still = still_for(state)
+    if still >= stationary_after:
+        return "not_moving"
+    if still >= RESTING_AFTER or (state.health.moving is False and still > timedelta(0)):
+        return "resting"
+    return "walking"

@@ -23,7 +23,9 @@ class ViewContext:
         silent_after: timedelta,
         default_pace_mps: float,
         medians: dict[str, float | None] | Callable[[], dict[str, float | None]],
+        stationary_after: timedelta = timedelta(minutes=20),
     ) -> None:
+        self.stationary_after = stationary_after
         self.event = event
         self.now = now
         self.silent_after = silent_after
@@ -40,7 +42,9 @@ class ViewContext:
         return self._medians
 
     def status(self, state: WalkerState) -> str:
-        return walker_status(state, self.now, self.event.checkin_radius_m, self.silent_after)
+        return walker_status(
+            state, self.now, self.event.checkin_radius_m, self.silent_after, self.stationary_after
+        )
 
 
 def medians_by_route(states: list[WalkerState]) -> dict[str, float | None]:
@@ -120,6 +124,8 @@ def device_view(state: WalkerState) -> dict[str, Any]:
     refusal = h.last_refusal
     return {
         "app": h.app or None,
+        "moving": h.moving,
+        "interval_s": round(h.interval_s, 1) if h.interval_s else None,
         "last_seen": _iso(state.last_heard()),
         "battery_pct": h.battery_pct,
         "charging": h.charging,

@@ -67,6 +67,8 @@ class Health:
     battery_pct: float | None = None
     charging: bool | None = None
     app: str = ""
+    moving: bool | None = None  # the phone's own motion hint (Traccar Client 9.x is_moving)
+    interval_s: float = 0.0  # the interval between fixes, as observed (moving average)
     last_refusal: tuple[str, str, datetime] | None = None  # code, message, when
     refusals: dict[str, int] = field(default_factory=dict)
     flagged: dict[str, int] = field(default_factory=dict)
@@ -80,6 +82,7 @@ class WalkerState:
     checkins: dict[str, CheckIn] = field(default_factory=dict)
     open_alerts: dict[str, int] = field(default_factory=dict)  # kind -> alert id
     health: Health = field(default_factory=Health)
+    version: int = 0  # bumped at every save: processes of a cluster compare it
 
     @property
     def id(self) -> str:
@@ -140,7 +143,12 @@ def saved(state: WalkerState) -> bytes:
     """The state a restart needs, as a small blob (check-ins and alerts have tables of their own)."""
     p, h = state.progress, state.health
     data: dict[str, Any] = {
-        "v": 1,
+        "v": state.version,
+        "c": [
+            [c.checkpoint_id, c.at.timestamp(), c.source, c.out_of_order]
+            for c in state.checkins.values()
+        ],
+        "oa": state.open_alerts,
         "d": p.distance_along_m,
         "o": p.offset_m,
         "a": [p.anchor.distance_along_m, p.anchor.ts] if p.anchor else None,
@@ -162,6 +170,8 @@ def saved(state: WalkerState) -> bytes:
             else None,
             h.refusals,
             h.flagged,
+            h.moving,
+            h.interval_s,
         ],
     }
     return orjson.dumps(data)
@@ -170,6 +180,10 @@ def saved(state: WalkerState) -> bytes:
 def restore(state: WalkerState, blob: bytes) -> None:
     """Put a saved state back (the inverse of `saved`); check-ins come from their table."""
     data = orjson.loads(blob)
+    state.version = int(data.get("v", 0))
+    if "c" in data:  # another process's newer copy: its check-ins and open alerts too
+        state.checkins = {c[0]: CheckIn(c[0], _dt(c[1]), c[2], bool(c[3])) for c in data["c"]}
+        state.open_alerts = {k: int(v) for k, v in data["oa"].items()}
     p = state.progress
     p.distance_along_m = data["d"]
     p.offset_m = data["o"]
@@ -186,9 +200,11 @@ def restore(state: WalkerState, blob: bytes) -> None:
     p.still_since = _dt(still) if still is not None else None
     p.still_at = (still_at[0], still_at[1]) if still_at else None
     p.checked = frozenset(state.checkins)
-    seen, battery, charging, app, refusal, refusals, flagged = data["h"]
+    seen, battery, charging, app, refusal, refusals, flagged, *hints = data["h"]
     h = state.health
     h.last_seen = _dt(seen) if seen is not None else None
     h.battery_pct, h.charging, h.app = battery, charging, app
     h.last_refusal = (refusal[0], refusal[1], _dt(refusal[2])) if refusal else None
     h.refusals, h.flagged = dict(refusals), dict(flagged)
+    if hints:
+        h.moving, h.interval_s = hints

@@ -240,7 +240,7 @@ def test_upload_a_gpx_and_see_the_verdict(browser, srv: Server, tmp_path: Path) 
     assert "does not count for 20 km yet" in result["text"]
     assert "17.00 km" in result["text"] and "Antwerpen" in result["text"]
     page.check("input[name=target][value='40']")
-    page.wait_for_function("document.querySelector('#verdict').innerText.includes('40 km')")
+    page.wait_for_function("() => document.querySelector('#verdict').innerText.includes('40 km')")
     broken = tmp_path / "broken.gpx"
     broken.write_bytes(b"<gpx><trk><trkseg><trkpt lat='51' lon='4'>")
     page.set_input_files("#file", str(broken))
@@ -277,6 +277,6 @@ def test_on_a_phone_without_tiles_the_page_still_works(browser, srv: Server) -> 
     set_view(page, *MORTSEL_VIEW)
     page.touchscreen.tap(map_box["x"] + 100, map_box["y"] + 150)
     page.touchscreen.tap(map_box["x"] + 200, map_box["y"] + 150)
-    page.wait_for_function("+document.querySelector('#live-km').dataset.m > 800")
+    page.wait_for_function("() => +document.querySelector('#live-km').dataset.m > 800")
     assert verdict(page)["valid"] == "false"
     ctx.close()

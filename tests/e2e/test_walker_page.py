@@ -285,7 +285,17 @@ def test_the_app_set_up_page_shows_this_walkers_settings_and_qr_codes(module_ser
     assert r.text.count(f"<code>{token}</code>") == 2  # Traccar device id, OwnTracks password
     # The QR codes encode exactly the set-up for this walker.
     assert qr_svg(traccar_qr_text(base, token)) in r.text
-    assert qr_svg(owntracks_link(owntracks_config(base, token, walker["id"], "77"))) in r.text
+    event = load_event(event_path("antwerp-2023"))
+    config = owntracks_config(
+        base,
+        token,
+        walker["id"],
+        "77",
+        event.routes["20km"].route.checkpoints,
+        event.checkin_radius_m,
+        int(event.day_start.timestamp()),
+    )
+    assert qr_svg(owntracks_link(config)) in r.text
     assert catalogue()["nl"]["setup"]["apps_intro"] in r.text
     assert r.headers["cache-control"] == "no-store"
 

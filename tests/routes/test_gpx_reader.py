@@ -279,3 +279,50 @@ def test_times_become_aware_utc(gpx: Any) -> None:
     times = [p.time for p in doc.points]
     assert all(t is not None and t.utcoffset().total_seconds() == 0 for t in times)
     assert times[0] is not None and times[0].hour == 6
+
+
+# --- bounded before any tree work (issue 10) -------------------------------------------------
+
+
+def _nested(depth: int) -> bytes:
+    head = (
+        b'<gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
+        b'<trkpt lat="51.2" lon="4.4"><extensions>'
+    )
+    tail = b'</extensions></trkpt><trkpt lat="51.21" lon="4.41"/></trkseg></trk></gpx>'
+    return head + b"<a>" * depth + b"</a>" * depth + tail
+
+
+def test_deep_nesting_in_extensions_is_refused_before_gpxpy_runs() -> None:
+    started = time.perf_counter()
+    error = refused(read_gpx, _nested(150_000))
+    assert error.code == "too_deep"
+    assert "32" in error.reason
+    assert time.perf_counter() - started < 0.5
+
+
+def test_ordinary_extension_depth_is_read() -> None:
+    assert len(read_gpx(_nested(10)).points) == 2
+
+
+def test_element_count_is_bounded_while_reading() -> None:
+    flat = _nested(0).replace(b"<extensions>", b"<extensions>" + b"<a/>" * 2000)
+    assert refused(read_gpx, flat, max_elements=1000).code == "too_many_elements"
+
+
+def test_points_are_counted_before_parsing(gpx: Any) -> None:
+    data = gpx.doc(gpx.trk(*[(4.4 + i * 1e-5, 51.2) for i in range(20_000)]))
+    started = time.perf_counter()
+    error = refused(read_gpx, data, max_points=1000)
+    assert error.code == "too_many_points"
+    assert time.perf_counter() - started < 0.3  # gpxpy alone takes longer for 20,000 points
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:30:00+02:00", "9999-12-31T23:30:00-02:00"])
+def test_times_outside_utc_years_are_refused(gpx: Any, stamp: str) -> None:
+    data = gpx.doc(gpx.trk(BERCHEM, MORTSEL)).replace(
+        b'"/>', f'"><time>{stamp}</time></trkpt>'.encode(), 1
+    )
+    error = refused(read_gpx, data)
+    assert error.code == "bad_time"
+    assert stamp in error.reason

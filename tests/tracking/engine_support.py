@@ -31,6 +31,9 @@ class Recorder:
     def publish(self, message: dict) -> None:
         self.messages.append(message)
 
+    def resync(self) -> None:
+        self.messages.append({"type": "resync"})
+
 
 def fixes(*items: Fix, battery: float | None = None, charging: bool | None = None) -> Decoded:
     """A request carrying `items` (and, optionally, a battery report)."""

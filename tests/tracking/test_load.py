@@ -130,7 +130,7 @@ def test_osmand_gets_its_url_template_with_milliseconds():
         f"{BASE}/ingest/osmand?id={TOKEN}&lat=51.126200&lon=4.579500&timestamp=1696756530000"
         "&hdop=8.5&altitude=12.0&speed=1.40"
     )
-    fix = decode_params(query(request), speed_unit="mps").fixes[0]
+    fix = decode_params(query(request)).fixes[0]  # hdop: OsmAnd, m/s
     assert (fix.recorded_at, fix.lat, fix.lon, fix.speed_mps) == (WHEN, 51.1262, 4.5795, 1.4)
 
 

@@ -108,24 +108,25 @@ def test_traccar_client_android_request_line_every_field():
     assert fix.raw["charge"] == "true"
 
 
-def test_osmand_template_with_epoch_milliseconds_and_hdop():
-    # OsmAnd's online tracking URL: ...&timestamp={2}&hdop={3}&altitude={4}&speed={5}
-    line = f"/ingest/osmand?id={TOKEN}&lat=51.2&lon=4.4&timestamp={EPOCH_S}862&hdop=3.0"
+def test_osmand_template_with_epoch_milliseconds_accuracy_in_metres_and_speed_in_mps():
+    # OsmAnd's LiveMonitoringHelper fills {2} epoch ms, {3} accuracy in metres (named hdop in the
+    # default template), {5} speed in m/s: the hdop parameter marks the request as OsmAnd's.
+    line = f"/ingest/osmand?id={TOKEN}&lat=51.2&lon=4.4&timestamp={EPOCH_S}862&hdop=31.0"
     (fix,) = decode_params(query(line + "&altitude=9.5&speed=1.4")).fixes
     assert fix.recorded_at == WHEN.replace(microsecond=862_000)
-    assert fix.accuracy_m == pytest.approx(15.0)  # hdop 3 at 5 m per unit
-    assert fix.altitude_m == 9.5
+    assert fix.accuracy_m == pytest.approx(31.0)  # metres as sent, not 5x
+    assert fix.altitude_m == 9.5 and fix.speed_mps == pytest.approx(1.4)
 
 
-def test_osmand_speed_in_metres_per_second_when_configured():
+def test_traccar_client_speed_is_knots_and_our_osmand_template_says_si():
     params = query(f"?id={TOKEN}&lat=51.2&lon=4.4&timestamp={EPOCH_S}&speed=1.4")
     (knots,) = decode_params(params).fixes
-    (mps,) = decode_params(params, speed_unit="mps").fixes
+    (si,) = decode_params({**params, "units": "si"}).fixes
     assert knots.speed_mps == pytest.approx(1.4 * KNOTS_TO_MPS)
-    assert mps.speed_mps == pytest.approx(1.4)
+    assert si.speed_mps == pytest.approx(1.4)
 
 
-def test_accuracy_wins_over_hdop_and_zero_hdop_means_unknown():
+def test_accuracy_wins_over_hdop_and_zero_means_unknown():
     base = f"?id={TOKEN}&lat=51.2&lon=4.4&timestamp={EPOCH_S}"
     (both,) = decode_params(query(base + "&accuracy=6&hdop=4")).fixes
     (zero,) = decode_params(query(base + "&hdop=0.0")).fixes

@@ -88,6 +88,8 @@ def test_the_status_list_is_the_issue_s(event: Event) -> None:
     assert STATUSES == (
         "registered",
         "walking",
+        "resting",
+        "not_moving",
         "at_checkpoint",
         "finished",
         "off_route",

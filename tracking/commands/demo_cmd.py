@@ -194,20 +194,17 @@ async def _start_server(settings: Settings, event: Event):
     import uvicorn
 
     from tracking.app import create_app
-    from tracking.commands.serve_cmd import _has_sansio
+    from tracking.logs import remember_secret
+    from tracking.server import uvicorn_options
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:  # the demo handles Ctrl-C itself
             yield
 
-    config = uvicorn.Config(
-        create_app(settings, event),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        ws="websockets-sansio" if _has_sansio() else "auto",
-    )
+    app = create_app(settings, event)
+    remember_secret(app.state.organiser_token)
+    config = uvicorn.Config(app, **uvicorn_options(settings, "warning"))
     server = Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:

@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
             args.distance,
             settings.validation,
             max_bytes=settings.max_upload_bytes,
+            **settings.gpx_limits(),
         )
     except GpxReadError as exc:
         print(f"refugee-walk validate: {exc.source}: {exc.reason}", file=sys.stderr)

@@ -27,6 +27,7 @@ class Alive:
     at: datetime
     battery_pct: float | None = None
     charging: bool | None = None
+    moving: bool | None = None  # the app's own motion hint, where it sends one
 
 
 @dataclass(frozen=True)
@@ -36,3 +37,10 @@ class Decoded:
     refusals: tuple[Refusal, ...] = ()
     alive: Alive | None = None
     app: str = ""
+
+
+def app_label(user_agent: str, protocol: str) -> str:
+    """The app and its version from the User-Agent (first product token), with the protocol:
+    'OwnTracks-Android/2.5.3 (owntracks)'. Only for the organisers' phone health view."""
+    product = user_agent.split(" ", 1)[0][:60] if user_agent else ""
+    return f"{product} ({protocol})" if product else protocol

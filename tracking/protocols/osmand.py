@@ -3,6 +3,11 @@
 Two shapes: key=value parameters (query string, or a form body when the query is empty), and
 the JSON body of Traccar Client 9.x. A message without a position is a heartbeat (the phone
 is alive at its last position); a missing time is the time it arrived, flagged `no_time`.
+
+Units are known per request, not guessed for the server: Traccar Client sends `speed` in
+knots and `accuracy` in metres; OsmAnd's URL template fills `{3}` (named `hdop` in its default
+template) with the accuracy in metres and `{5}` with the speed in m/s. A request that carries
+`hdop`, or `units=si` (which our OsmAnd template adds), is OsmAnd's.
 """
 
 from __future__ import annotations
@@ -16,13 +21,15 @@ from tracking.protocols import Alive, Decoded, ProtocolError
 from tracking.validation import Refusal
 
 KNOTS_TO_MPS = 1852.0 / 3600.0
-HDOP_TO_METRES = 5.0  # a rough user-equivalent range error for one unit of HDOP
 TRUE = ("true", "1", "yes")
 
 
-def decode_params(
-    params: Mapping[str, str], speed_unit: str = "knots", received_at: datetime | None = None
-) -> Decoded:
+def is_osmand(params: Mapping[str, str]) -> bool:
+    """OsmAnd's template (metres and m/s), not Traccar Client's (knots)."""
+    return "hdop" in params or (params.get("units") or "").lower() == "si"
+
+
+def decode_params(params: Mapping[str, str], received_at: datetime | None = None) -> Decoded:
     """The query/form variant: id|deviceid, lat+lon|location, timestamp, speed, ..."""
     token = (params.get("id") or params.get("deviceid") or "").strip()
     if not token:
@@ -35,15 +42,15 @@ def decode_params(
         if position is None:
             return Decoded(token, alive=Alive(recorded_at, battery, charging), app="osmand")
         lat, lon = position
-        accuracy = to_float(params.get("accuracy"), "accuracy")
-        hdop = to_float(params.get("hdop"), "hdop")
+        osmand = is_osmand(params)
+        accuracy = to_float(params.get("accuracy", params.get("hdop")), "accuracy")
         fix = Fix(
             recorded_at=recorded_at,
             lat=lat,
             lon=lon,
             source="osmand",
-            accuracy_m=_accuracy(accuracy, hdop),
-            speed_mps=_speed_mps(to_float(params.get("speed"), "speed"), speed_unit),
+            accuracy_m=accuracy if accuracy is not None and accuracy > 0 else None,
+            speed_mps=_speed_mps(to_float(params.get("speed"), "speed"), osmand),
             heading_deg=to_float(params.get("bearing") or params.get("heading"), "bearing"),
             altitude_m=to_float(params.get("altitude"), "altitude"),
             battery_pct=battery,
@@ -73,13 +80,6 @@ def _flag(value: Any) -> bool | None:
     return str(value).strip().lower() in TRUE
 
 
-def _accuracy(accuracy: float | None, hdop: float | None) -> float | None:
-    """Metres; 0 means unknown (Android's GPS provider without an estimate)."""
-    if accuracy is not None:
-        return accuracy if accuracy > 0 else None
-    return hdop * HDOP_TO_METRES if hdop else None
-
-
 def _position(params: Mapping[str, str]) -> tuple[float, float] | None:
     if params.get("location"):
         parts = params["location"].split(",")
@@ -95,10 +95,10 @@ def _position(params: Mapping[str, str]) -> tuple[float, float] | None:
     return lat, lon
 
 
-def _speed_mps(speed: float | None, unit: str) -> float | None:
+def _speed_mps(speed: float | None, metres_per_second: bool) -> float | None:
     if speed is None or speed < 0:
         return None
-    return speed * KNOTS_TO_MPS if unit == "knots" else speed
+    return speed if metres_per_second else speed * KNOTS_TO_MPS
 
 
 def decode_json(body: Any, received_at: datetime | None = None) -> Decoded:
@@ -131,7 +131,10 @@ def _json_location(token: str, location: Any, received_at: datetime | None) -> D
         level = to_float(battery.get("level"), "battery.level")
         pct = level * 100 if level is not None and level >= 0 else None
         recorded_at, flags = _time(location.get("timestamp"), received_at)
-        alive = Alive(recorded_at, pct, _flag(battery.get("is_charging")))
+        activity = _object(location.get("activity")).get("type")
+        moving = location.get("is_moving")
+        hint = moving if isinstance(moving, bool) else (False if activity == "still" else None)
+        alive = Alive(recorded_at, pct, _flag(battery.get("is_charging")), hint)
         lat = to_float(coords.get("latitude"), "latitude")
         lon = to_float(coords.get("longitude"), "longitude")
         if lat is None and lon is None:

@@ -161,6 +161,12 @@
   }
 
   // --- sign-in ----------------------------------------------------------------------------------
+  function base64url(text) {
+    var bytes = new TextEncoder().encode(text), binary = "";
+    for (var i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
   function tokenFromUrl() {
     var hash = new URLSearchParams(location.hash.replace(/^#/, ""));
     var query = new URLSearchParams(location.search);
@@ -227,7 +233,8 @@
   function connect() {
     if (!state.token) return;
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(scheme + location.host + "/ws/live?token=" + encodeURIComponent(state.token));
+    // The token goes in Sec-WebSocket-Protocol (base64url), never in the URL (URLs get logged).
+    var ws = new WebSocket(scheme + location.host + "/ws/live", ["refugee-walk", "bearer." + base64url(state.token)]);
     state.ws = ws;
     setConnection("connecting", state.failures ? "Reconnecting…" : "Connecting…");
     ws.onmessage = function (ev) {
@@ -478,7 +485,7 @@
     var open = openAlertCount();
     var kpis = [
       ["Walkers", o.walkers],
-      ["On the way", totalStatus("walking") + totalStatus("at_checkpoint") + totalStatus("off_route")],
+      ["On the way", ["walking", "resting", "not_moving", "at_checkpoint", "off_route"].reduce(function (n, s) { return n + totalStatus(s); }, 0)],
       ["Finished", o.finished],
       ["Need help", totalStatus("needs_help")],
       ["Open alerts", open, "rw-kpi-alert" + (open ? " rw-hot" : "")],

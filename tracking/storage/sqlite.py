@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -257,6 +258,14 @@ class SqliteStorage:
             )
         return _purge(db, b.purge_before, b.purge_all) if b.purge_all or b.purge_before else 0
 
+    def walker_states(self, walker_ids: list[str]) -> dict[str, bytes]:
+        """The saved states of some walkers (a cluster reloads those changed elsewhere)."""
+        marks = ",".join("?" * len(walker_ids))
+        rows = self._db.execute(
+            f"SELECT walker_id, data FROM walker_state WHERE walker_id IN ({marks})", walker_ids
+        )
+        return {r["walker_id"]: _bytes(r["data"]) for r in rows}
+
     def neighbours(self, queries: list[tuple[str, Fix]]) -> list[LateLookup]:
         """For each late fix: stored already? and the matched fixes just before and after it."""
         db = self._db
@@ -462,7 +471,7 @@ def _walker_values(w: WalkerRecord, now: float) -> tuple:
     )
 
 
-def _walker_row(r: sqlite3.Row) -> WalkerRecord:
+def _walker_row(r: Any) -> WalkerRecord:
     return WalkerRecord(
         id=r["id"],
         token=r["token"],
@@ -508,7 +517,7 @@ def _fix_values(walker_id: str, s: StoredFix, received_at: float) -> tuple:
     )
 
 
-def _fix_row(r: sqlite3.Row) -> StoredFix:
+def _fix_row(r: Any) -> StoredFix:
     fix = Fix(
         recorded_at=_dt(r["recorded_at"]),  # type: ignore[arg-type]
         lat=r["lat"],
@@ -526,13 +535,13 @@ def _fix_row(r: sqlite3.Row) -> StoredFix:
     return StoredFix(fix, flags, r["distance_along_m"], r["offset_m"])
 
 
-def _neighbour(r: sqlite3.Row | None) -> Neighbour | None:
+def _neighbour(r: Any | None) -> Neighbour | None:
     if r is None:
         return None
     return Neighbour(r["recorded_at"], r["lon"], r["lat"], r["distance_along_m"])
 
 
-def _checkin_row(r: sqlite3.Row) -> CheckIn:
+def _checkin_row(r: Any) -> CheckIn:
     return CheckIn(r["checkpoint_id"], _dt(r["at"]), r["source"], bool(r["out_of_order"]))  # type: ignore[arg-type]
 
 
@@ -541,7 +550,7 @@ def _alert_values(a: Alert) -> tuple:
     return (a.id, a.walker_id, a.kind, _ts(a.at), a.lat, a.lon, a.message, a.state, acked)
 
 
-def _alert_row(r: sqlite3.Row) -> Alert:
+def _alert_row(r: Any) -> Alert:
     return Alert(
         id=r["id"],
         walker_id=r["walker_id"],

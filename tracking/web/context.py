@@ -20,4 +20,5 @@ def view_context(t: Engine) -> ViewContext:
         timedelta(minutes=s.silent_minutes),
         s.default_pace_kmh / 3.6,
         lambda: medians_by_route(list(t.walkers.values())),
+        timedelta(minutes=s.stationary_minutes),
     )

@@ -41,6 +41,8 @@ ASSETS = ("organiser.css", "organiser.js")
 STATUS_STYLE: dict[str, tuple[str, str]] = {
     "registered": ("Registered, no position yet", "#adb5bd"),
     "walking": ("Walking", "#2f9e44"),
+    "resting": ("Resting (phone reporting)", "#74b816"),
+    "not_moving": ("Not moving for long", "#e8590c"),
     "at_checkpoint": ("At a check-in point", "#1c7ed6"),
     "finished": ("Finished", "#7048e8"),
     "off_route": ("Off route", "#f08c00"),
@@ -48,7 +50,7 @@ STATUS_STYLE: dict[str, tuple[str, str]] = {
     "needs_help": ("Needs help (SOS)", "#e03131"),
     "dropped_out": ("Dropped out / picked up", "#495057"),
 }
-URGENT = ("needs_help", "off_route", "silent")
+URGENT = ("needs_help", "off_route", "silent", "not_moving")
 ALERT_LABELS = {
     "sos": "SOS",
     "off_route": "Off route",

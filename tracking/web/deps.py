@@ -95,3 +95,7 @@ async def read_json(request: Request, limit: int) -> Any:
         return json.loads(body) if body.strip() else None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise HTTPException(400, detail="the body is not valid JSON") from None
+    except RecursionError:
+        raise HTTPException(
+            400, detail="the JSON is nested too deeply; send the documented flat objects"
+        ) from None

@@ -9,14 +9,16 @@ from fastapi.responses import JSONResponse
 from routes.errors import EventConfigError, GpxReadError, GpxTooLargeError
 from tracking.engine import Refused, Unavailable
 from tracking.protocols import ProtocolError
+from tracking.web.bytecache import BusyError
 
 STATUS_CODES: dict[type[Exception], int] = {
     GpxTooLargeError: 413,
     GpxReadError: 422,
     ProtocolError: 400,
+    BusyError: 503,
     EventConfigError: 500,
 }
-RETRY_AFTER_S = 5
+RETRY_AFTER_S = {503: 5}  # statuses that tell the client when to come back
 
 
 def install(app: FastAPI) -> None:
@@ -37,13 +39,15 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": f"{exc}; nothing was stored, send it again shortly"},
         status_code=503,
-        headers={"Retry-After": str(RETRY_AFTER_S)},
+        headers={"Retry-After": str(RETRY_AFTER_S[503])},
     )
 
 
 def _handler(status: int):
     async def handle(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+        retry = RETRY_AFTER_S.get(status)
+        headers = {"Retry-After": str(retry)} if retry else None
+        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
     return handle
 

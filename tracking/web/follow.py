@@ -80,7 +80,12 @@ def _enabled(request: Request) -> None:
 
 
 # --- the walker's side ---------------------------------------------------------------------
-@router.post("/api/me/follow", status_code=201)
+EXPIRED: dict[int | str, dict[str, Any]] = {
+    410: {"description": "The event is over: follow links have expired."}
+}
+
+
+@router.post("/api/me/follow", status_code=201, responses=EXPIRED)
 async def start_follow(request: Request, body: FollowRequest) -> dict:
     """Make a follow link (only when the walker asks; a new one ends the old one)."""
     state = require_walker(request)
@@ -122,7 +127,7 @@ def _followed(request: Request, token: str) -> tuple[FollowLink, WalkerState]:
     return link, state
 
 
-@router.get("/api/follow/{token}")
+@router.get("/api/follow/{token}", responses=EXPIRED)
 async def follow_json(request: Request, token: str, response: Response) -> dict:
     """What family see of the walker (see tracking/follow.py)."""
     link, state = _followed(request, token)

@@ -8,6 +8,7 @@ instead. 4xx only for an unknown device, bad credentials or a request that canno
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,7 +16,7 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from tracking.protocols import ProtocolError, osmand, owntracks, walker_api
+from tracking.protocols import Decoded, ProtocolError, app_label, osmand, owntracks, walker_api
 from tracking.web.context import now
 from tracking.web.deps import basic_password, bearer, read_body, require_walker, settings, tracker
 
@@ -30,7 +31,8 @@ async def post_fixes(request: Request) -> Response:
     """
     state = require_walker(request)
     body = _json(await _body(request, json_only=True))
-    intake = await tracker(request).ingest(state, walker_api.decode(body, bearer(request)))
+    decoded = labelled(walker_api.decode(body, bearer(request)), request)
+    intake = await tracker(request).ingest(state, decoded)
     answer = {
         "accepted": intake.accepted,
         "duplicates": intake.duplicates,
@@ -49,7 +51,7 @@ async def osmand_ingest(request: Request) -> Response:
         unknown_status = 404
     else:
         params = dict(request.query_params) if request.url.query else _form(body)
-        decoded = osmand.decode_params(params, settings(request).osmand_speed_unit, now())
+        decoded = osmand.decode_params(params, now())
         unknown_status = 400
     t = tracker(request)
     state = t.by_token(decoded.token)
@@ -57,7 +59,7 @@ async def osmand_ingest(request: Request) -> Response:
         raise HTTPException(
             unknown_status, detail="unknown device id: use the id shown on your walker page"
         )
-    await t.ingest(state, decoded)
+    await t.ingest(state, labelled(decoded, request))
     return Response(status_code=200)
 
 
@@ -75,8 +77,13 @@ async def owntracks_ingest(request: Request) -> JSONResponse:
         )
     body = await _body(request)
     if body.strip():
-        await t.ingest(state, owntracks.decode(_json(body), token))
+        await t.ingest(state, labelled(owntracks.decode(_json(body), token), request))
     return JSONResponse([])
+
+
+def labelled(decoded: Decoded, request: Request) -> Decoded:
+    """The app and version that sent it (User-Agent), for the organisers' phone health view."""
+    return replace(decoded, app=app_label(request.headers.get("user-agent", ""), decoded.app))
 
 
 async def _body(request: Request, json_only: bool = False) -> bytes:

@@ -8,20 +8,18 @@ import contextlib
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from tracking.hub import SNAPSHOT, LiveHub
+from tracking.web.wsauth import is_organiser_token, organiser_credentials
 
 router = APIRouter()
 
 
 @router.websocket("/ws/live")
 async def live(ws: WebSocket) -> None:
-    token = ws.query_params.get("token", "")
-    import hmac
-
-    expected = ws.app.state.organiser_token
-    if not token or not hmac.compare_digest(token.encode(), expected.encode()):
+    token, subprotocol = organiser_credentials(ws)
+    if not is_organiser_token(ws, token):
         await ws.close(code=4401, reason="organiser token required")
         return
-    await ws.accept()
+    await ws.accept(subprotocol=subprotocol)
     hub: LiveHub = ws.app.state.hub
     client = hub.connect()
     reader = asyncio.create_task(_drain_incoming(ws))

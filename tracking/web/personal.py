@@ -14,13 +14,12 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.types import Message
 
 from routes.gpx_reader import read_route_gpx
 from routes.gpx_writer import route_to_gpx
-from routes.prepared import prepare_route
+from routes.prepared import PreparedRoute, prepare_route
 from routes.validation import (
     TARGETS_KM,
     ValidationReport,
@@ -28,6 +27,7 @@ from routes.validation import (
     report_to_dict,
     validate_gpx,
 )
+from tracking.web.cpu import cpu_gate
 from tracking.web.deps import read_body, require_walker, settings, tracker
 from tracking.web.walkers import PERSONAL
 
@@ -35,6 +35,7 @@ router = APIRouter()
 
 PLAN_HTML = Path(__file__).resolve().parent.parent / "static" / "plan.html"
 FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries, headers and the distance field
+CHECKPOINT_MAX_OFFSET_M = 200.0  # a check-in point further from its place on the route is wrong
 
 
 @router.get("/plan", response_class=HTMLResponse, include_in_schema=False)
@@ -83,6 +84,10 @@ async def attach_route(request: Request) -> JSONResponse:
             "personal route attach their own",
         )
     data, report = await _checked_upload(request)
+    s = settings(request)
+    route = await cpu_gate(request).run(
+        _personal_route, data, s.route_max_checkpoints, **s.gpx_limits()
+    )
     body = report_to_dict(report)
     if not report.valid:
         return JSONResponse(
@@ -94,14 +99,44 @@ async def attach_route(request: Request) -> JSONResponse:
             },
         )
     await tracker(request).update_walker(
-        state, replace(state.record, personal_gpx=_normalised(data))
+        state, replace(state.record, personal_gpx=_normalised(route))
     )
     return JSONResponse(status_code=201, content={"attached": True, "report": body})
 
 
-def _normalised(data: bytes) -> str:
+def _personal_route(data: bytes, max_checkpoints: int, **limits: int) -> PreparedRoute:
+    """The route with its check-in points, which must be few and in the order walked (422)."""
+    route = prepare_route(read_route_gpx(data, "personal route", **limits), "personal")
+    problem = checkpoint_problem(route, max_checkpoints)
+    if problem:
+        raise HTTPException(422, detail=problem)
+    return route
+
+
+def checkpoint_problem(route: PreparedRoute, max_checkpoints: int) -> str:
+    """Why the route's check-in points cannot be used, or ''.
+
+    Check-in points are placed along the route in file order, never going back; a point
+    listed out of order lands far from where it is, so an offset above the limit means so.
+    """
+    points = route.checkpoints
+    if len(points) > max_checkpoints:
+        return (
+            f"the route has {len(points)} check-in points (waypoints with a <type>); "
+            f"at most {max_checkpoints} are allowed"
+        )
+    for cp in points:
+        if cp.offset_m > CHECKPOINT_MAX_OFFSET_M:
+            return (
+                f"check-in point '{cp.name}' is {cp.offset_m:.0f} m from the route where it "
+                "comes in the file; list the waypoints in the order the route passes them, "
+                f"each within {CHECKPOINT_MAX_OFFSET_M:.0f} m of the route"
+            )
+    return ""
+
+
+def _normalised(route: PreparedRoute) -> str:
     """The route re-written as plain UTF-8 GPX 1.1 (one line, its check-in points kept)."""
-    route = prepare_route(read_route_gpx(data, "personal route"), "personal")
     points = zip(route.lons.tolist(), route.lats.tolist(), strict=True)
     return route_to_gpx(route.name or "Personal route", points, route.checkpoints)
 
@@ -122,9 +157,11 @@ async def _checked_upload(request: Request) -> tuple[bytes, ValidationReport]:
     if not isinstance(upload, UploadFile):
         raise HTTPException(422, detail="send the GPX file in the form field 'file'")
     data = await upload.read(limit + 1)
-    rules = settings(request).validation
+    s = settings(request)
     source = upload.filename or "upload"
-    report = await run_in_threadpool(validate_gpx, data, source, target_km, rules, max_bytes=limit)
+    report = await cpu_gate(request).run(
+        validate_gpx, data, source, target_km, s.validation, max_bytes=limit, **s.gpx_limits()
+    )
     return data, report
 
 

@@ -13,7 +13,7 @@ import json
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -100,7 +100,17 @@ async def delete_station(request: Request, station_id: str) -> dict:
     return await _close(request, station_id)
 
 
-@router.get("/api/stations/labels.pdf", dependencies=organiser)
+PDF: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A4 sheets of bib labels.",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.get(
+    "/api/stations/labels.pdf", dependencies=organiser, response_class=Response, responses=PDF
+)
 async def labels(request: Request, route_id: str | None = None) -> Response:
     """A4 sheets of bib labels (3 x 8): name, bib, route and the QR code `RW:<bib>`."""
     t = tracker(request)
@@ -142,16 +152,22 @@ def require_station(request: Request) -> Station:
 
 
 StationDep = Annotated[Station, Depends(require_station)]
+CLOSED_410: dict[int | str, dict[str, Any]] = {410: {"description": "The station was closed."}}
+CHECKIN_ANSWERS: dict[int | str, dict[str, Any]] = {
+    **CLOSED_410,
+    200: {"description": "Already checked in here: the earlier time stands."},
+    201: {"description": "Checked in."},
+}
 
 
-@router.get("/api/station")
+@router.get("/api/station", responses=CLOSED_410)
 async def this_station(request: Request, station: StationDep) -> dict:
     view = station_view(station, tracker(request).stations, _base_url(request))
     del view["token"], view["url"]
     return view
 
 
-@router.get("/api/station/walkers")
+@router.get("/api/station/walkers", responses=CLOSED_410)
 async def search_walkers(
     request: Request, station: StationDep, q: Annotated[str, Query(max_length=100)] = ""
 ) -> list[dict]:
@@ -169,7 +185,7 @@ async def search_walkers(
     return found
 
 
-@router.post("/api/station/checkins", response_model=None)
+@router.post("/api/station/checkins", response_model=None, responses=CHECKIN_ANSWERS)
 async def station_check_in(
     request: Request, station: StationDep, body: StationCheckIn
 ) -> JSONResponse:

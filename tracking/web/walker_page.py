@@ -9,15 +9,13 @@ same strings, so a message reads the same whether the server or the phone writes
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
 import json
 import re
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import folium
 import segno
@@ -30,8 +28,16 @@ from maps.elements import Register
 from maps.event_map import add_route_layer, bounds_of, route_colour
 from maps.offline import offline_map
 from routes.prepared import PreparedRoute
+from tracking.app_setup import (
+    APP_INTERVAL_S,
+    owntracks_config,
+    owntracks_link,
+    traccar_link,
+    traccar_qr_text,
+)
 from tracking.views import walker_view
 from tracking.walker_state import WalkerState
+from tracking.web.bytecache import MAP_CACHE_BYTES, byte_cached
 from tracking.web.context import view_context
 from tracking.web.deps import settings, tracker
 
@@ -53,8 +59,6 @@ PRIVATE = {
     "Vary": "Accept-Language, Cookie",
 }
 # What the apps are told: a fix every 30 s or 25 m, with GPS (high accuracy).
-APP_INTERVAL_S = 30
-APP_DISTANCE_M = 25
 
 
 # --- language ------------------------------------------------------------------------------
@@ -356,53 +360,6 @@ def not_found(request: Request, lang: str) -> HTMLResponse:
 
 
 # --- app set-up ----------------------------------------------------------------------------
-def traccar_settings(base_url: str, token: str) -> dict[str, str]:
-    """Traccar Client's settings: OsmAnd protocol to /ingest/osmand, the token as device id."""
-    return {
-        "url": f"{base_url}/ingest/osmand",
-        "id": token,
-        "accuracy": "high",
-        "interval": str(APP_INTERVAL_S),
-        "distance": str(APP_DISTANCE_M),
-        "buffer": "true",
-    }
-
-
-def traccar_qr_text(base_url: str, token: str) -> str:
-    """What Traccar Client's QR scanner reads: the server URL, with the settings as parameters."""
-    s = traccar_settings(base_url, token)
-    return f"{s.pop('url')}?{urlencode(s)}"
-
-
-def traccar_link(base_url: str, token: str) -> str:
-    """The deep link that configures Traccar Client on the phone that opens it."""
-    return f"org.traccar.client://config?{urlencode(traccar_settings(base_url, token))}"
-
-
-def owntracks_config(base_url: str, token: str, walker_id: str, bib: str) -> dict[str, Any]:
-    """An OwnTracks configuration (.otrc): HTTP mode, the token as the password."""
-    return {
-        "_type": "configuration",
-        "mode": 3,
-        "url": f"{base_url}/ingest/owntracks",
-        "auth": True,
-        "username": f"walker-{bib or walker_id}",
-        "password": token,
-        "deviceId": "phone",
-        "tid": (bib or walker_id)[-2:].upper().rjust(2, "W"),
-        "monitoring": 2,
-        "locatorInterval": APP_INTERVAL_S,
-        "locatorDisplacement": APP_DISTANCE_M,
-        "pubExtendedData": True,
-    }
-
-
-def owntracks_link(config: dict[str, Any]) -> str:
-    """owntracks:///config?inline=<base64 JSON>: both OwnTracks apps import it when opened."""
-    inline = base64.b64encode(json.dumps(config, separators=(",", ":")).encode()).decode()
-    return f"owntracks:///config?inline={quote(inline, safe='')}"
-
-
 def qr_svg(data: str) -> str:
     return segno.make(data, error="m").svg_inline(scale=4, border=2, dark="#000", light="#fff")
 
@@ -468,7 +425,16 @@ async def walker_apps(request: Request, token: str) -> HTMLResponse:
     if state is None:
         return not_found(request, lang)
     base = _base_url(request)
-    own = owntracks_config(base, token, state.id, state.record.bib)
+    route = state.route
+    own = owntracks_config(
+        base,
+        token,
+        state.id,
+        state.record.bib,
+        route.checkpoints if route else (),
+        tracker(request).event.checkin_radius_m,
+        int(tracker(request).event.day_start.timestamp()),
+    )
     text = {
         **catalogue()[lang]["page"],
         **catalogue()[lang]["setup"],
@@ -510,7 +476,7 @@ window.addEventListener("message", function (e) {
 """
 
 
-@lru_cache(maxsize=64)
+@byte_cached(MAP_CACHE_BYTES)  # bounded in bytes (a personal route's map can be MBs)
 def map_html(route: PreparedRoute, colour: str, tiles_url: str, attribution: str) -> str:
     """The route with its check-in points and a hidden marker for the walker (one per route)."""
     fmap = offline_map("served", tiles_url=tiles_url, attribution=attribution)
