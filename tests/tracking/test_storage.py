@@ -265,3 +265,23 @@ def test_a_killed_process_keeps_every_committed_fix_and_no_uncommitted_one(tmp_p
         assert [f.fix.client_id for f in kept] == [str(k) for k in range(300)]
     finally:
         s.close()
+
+
+def test_purge_from_the_command_line_on_either_back_end(where):
+    from tracking.storage import delete_positions
+
+    s = open_storage(where)
+    s.write(
+        batch(
+            walkers_added=[WALKER],
+            fixes=[("w1", StoredFix(fix(k), (), None, None)) for k in range(12)],
+        )
+    )
+    s.close()
+    assert delete_positions(where, T0 + timedelta(seconds=5)) == 5  # those before
+    assert delete_positions(where, None) == 7  # then all
+    again = open_storage(where)
+    try:
+        assert again.fixes("w1") == [] and [w.id for w in again.load().walkers] == ["w1"]
+    finally:
+        again.close()

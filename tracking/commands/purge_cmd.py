@@ -11,7 +11,7 @@ from routes.bundled import event_path
 from routes.errors import EventConfigError
 from routes.event import load_event
 from tracking.settings import Settings
-from tracking.storage.sqlite import delete_positions
+from tracking.storage import database_url, delete_positions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(db_path=args.db, event=args.event)
-    if not settings.db_path.exists():
+    if database_url(settings.db_path) is None and not settings.db_path.exists():
         print(f"refugee-walk: no database at {settings.db_path}", file=sys.stderr)
         return 2
     before = None

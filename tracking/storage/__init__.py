@@ -6,6 +6,7 @@ nothing installed), a `postgresql://` URL is PostgreSQL (several processes on on
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from tracking.storage.base import Storage
@@ -35,3 +36,16 @@ def open_storage(where: str | Path) -> Storage:
     from tracking.storage.sqlite import SqliteStorage
 
     return SqliteStorage(Path(where))
+
+
+def delete_positions(where: str | Path, before: datetime | None) -> int:
+    """Delete stored positions (all, or recorded before `before`), safely beside a running
+    server: small transactions, so its writer waits milliseconds, not the whole purge."""
+    url = database_url(where)
+    if url is None:
+        from tracking.storage.sqlite import delete_positions as sqlite_delete
+
+        return sqlite_delete(Path(where), before)
+    from tracking.storage.postgres import delete_positions as postgres_delete
+
+    return postgres_delete(url, before)

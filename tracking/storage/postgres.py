@@ -9,6 +9,7 @@ Times are epoch seconds (double precision), as in SQLite, so exports read both a
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -353,3 +354,25 @@ def _apply_stations(cur: Any, b: WriteBatch) -> None:
                 for f in b.follows
             ],
         )
+
+
+def delete_positions(url: str, before: datetime | None, chunk: int = 5000) -> int:
+    """The command line's purge: chunks of `chunk` rows, each its own transaction."""
+    import psycopg
+
+    where = "" if before is None else "WHERE recorded_at < %s"
+    args: tuple = () if before is None else (before.timestamp(),)
+    total = 0
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as db:
+        migrate(db)
+        while True:
+            cur = db.execute(
+                f"DELETE FROM fixes WHERE id IN (SELECT id FROM fixes {where} LIMIT {chunk})", args
+            )
+            total += cur.rowcount
+            if cur.rowcount < chunk:
+                break
+        db.execute(
+            f"UPDATE alerts SET lat=NULL, lon=NULL {where.replace('recorded_at', 'at')}", args
+        )
+    return total
