@@ -1,85 +1,115 @@
-"""The problems and warnings of a route check: a code, a sentence a walker understands, and where.
+"""The problems and warnings of a route check: a code, its values, a sentence, and where.
 
-The code and the details are for programs (the planner page translates by code and draws the
-places); the message is English for the command line and the API.
+Each sentence is written once, in `findings.json` (English, Dutch, French), with named holes:
+`{name}` for a value as it is and `{name:N}` for a number with N decimals. The server fills in
+the English one (`message`, for the command line and the API); the pages get the same
+templates in the walker's language with the `params` and fill them in themselves. The codes
+of an unreadable file (`GpxReadError.code`) have their sentence there too.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from routes.continuity import Jump
 from routes.walk_stats import RecordedStats
 
+TEXTS = Path(__file__).resolve().parent / "findings.json"
+HOLE = re.compile(r"\{(\w+)(?::(\d))?\}")
+
+
+@cache
+def templates() -> dict[str, dict[str, str]]:
+    """{language: {code: template}} for every finding and every unreadable-file code."""
+    loaded: dict[str, dict[str, str]] = json.loads(TEXTS.read_text(encoding="utf-8"))
+    return loaded
+
+
+def render(code: str, params: dict[str, Any], lang: str = "en") -> str:
+    """The sentence of `code` in `lang` with its holes filled ('19,4' in Dutch and French)."""
+    comma = lang in ("nl", "fr")
+
+    def fill(match: re.Match[str]) -> str:
+        value = params.get(match[1], "")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            text = f"{value:.{match[2]}f}" if match[2] else f"{value:g}"
+            return text.replace(".", ",") if comma else text
+        return str(value)
+
+    return HOLE.sub(fill, templates()[lang][code])
+
 
 @dataclass(frozen=True)
 class Finding:
-    """A problem (the route does not count) or a warning; `details` locate it for a map."""
+    """A problem (the route does not count) or a warning; `details` locate it for a map,
+    `params` fill the holes of its sentence."""
 
     code: str
     message: str
     details: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def finding(code: str, params: dict[str, Any], details: dict[str, Any] | None = None) -> Finding:
+    return Finding(code, render(code, params), details or {}, params)
 
 
 def too_short(distance_m: float, target_km: float, tolerance_pct: float) -> list[Finding]:
     required = target_km * 1000 * (1 - tolerance_pct / 100)
     if distance_m >= required:
         return []
-    message = (
-        f"The route is {distance_m / 1000:.2f} km; a {target_km:g} km walk needs at least "
-        f"{required / 1000:.2f} km (the target minus {tolerance_pct:g} %). "
-        f"Add {(required - distance_m) / 1000:.2f} km."
-    )
+    params = {
+        "distance_km": distance_m / 1000,
+        "target_km": target_km,
+        "required_km": required / 1000,
+        "tolerance_pct": tolerance_pct,
+        "missing_km": (required - distance_m) / 1000,
+    }
     details = {"distance_m": round(distance_m, 1), "required_m": round(required, 1)}
-    return [Finding("too_short", message, details)]
+    return [finding("too_short", params, details)]
 
 
 def well_above(distance_m: float, target_km: float, warning_pct: float) -> list[Finding]:
     over_pct = (distance_m / (target_km * 1000) - 1) * 100
     if over_pct <= warning_pct:
         return []
-    message = (
-        f"The route is {distance_m / 1000:.2f} km, {over_pct:.0f} % longer than "
-        f"{target_km:g} km. It counts, but check that you chose the right distance."
-    )
-    return [Finding("well_above_target", message, {"over_pct": round(over_pct, 1)})]
+    params = {"distance_km": distance_m / 1000, "over_pct": over_pct, "target_km": target_km}
+    return [finding("well_above_target", params, {"over_pct": round(over_pct, 1)})]
 
 
 def straight_gap(j: Jump, max_step_m: float) -> Finding:
-    message = (
-        f"A straight line of {j.distance_m / 1000:.2f} km at {j.along_m / 1000:.1f} km: "
-        f"points more than {max_step_m / 1000:g} km apart do not show the way. "
-        "Add points along it."
-    )
-    return Finding("gap", message, where(j))
+    params = {
+        "distance_km": j.distance_m / 1000,
+        "along_km": j.along_m / 1000,
+        "step_km": max_step_m / 1000,
+    }
+    return finding("gap", params, where(j))
 
 
 def jump(j: Jump, max_speed_kmh: float) -> Finding:
-    message = (
-        f"The recording jumps {j.distance_m:.0f} m in {j.seconds or 0:.0f} s at "
-        f"{j.along_m / 1000:.1f} km, faster than {max_speed_kmh:g} km/h: "
-        "that is not a continuous walk."
-    )
-    return Finding("jump", message, where(j))
+    params = {
+        "distance_m": j.distance_m,
+        "seconds": j.seconds or 0,
+        "along_km": j.along_m / 1000,
+        "max_kmh": max_speed_kmh,
+    }
+    return finding("jump", params, where(j))
 
 
 def parts_apart(gap: Jump) -> Finding:
-    message = (
-        f"A part of the route starts {gap.distance_m / 1000:.2f} km from where the previous "
-        f"one ends (at {gap.along_m / 1000:.1f} km): the parts are not one continuous route, "
-        "and they are not added up."
-    )
-    return Finding("parts_apart", message, where(gap))
+    params = {"distance_km": gap.distance_m / 1000, "along_km": gap.along_m / 1000}
+    return finding("parts_apart", params, where(gap))
 
 
 def part_gap(gap: Jump) -> Finding:
-    message = (
-        f"A part starts {gap.distance_m:.0f} m from the end of the previous one "
-        f"(at {gap.along_m / 1000:.1f} km); those {gap.distance_m:.0f} m are not counted."
-    )
-    return Finding("part_gap", message, where(gap))
+    params = {"distance_m": gap.distance_m, "along_km": gap.along_m / 1000}
+    return finding("part_gap", params, where(gap))
 
 
 def not_on_foot(
@@ -93,10 +123,12 @@ def not_on_foot(
     share_pct = stats.fast_m / distance_m * 100 if distance_m > 0 else 0.0
     if share_pct <= max_share_pct:
         return []
-    message = (
-        f"{share_pct:.0f} % of the track ({stats.fast_m / 1000:.1f} km) was covered faster "
-        f"than {max_walking_speed_kmh:g} km/h, sustained over {window_s:g} s: not on foot."
-    )
+    params = {
+        "share_pct": share_pct,
+        "fast_km": stats.fast_m / 1000,
+        "max_kmh": max_walking_speed_kmh,
+        "window_s": window_s,
+    }
     stretches = [
         {
             "from_m": round(s.from_m, 1),
@@ -107,22 +139,18 @@ def not_on_foot(
         for s in stats.fast_stretches
     ]
     details = {"fast_m": round(stats.fast_m, 1), "fast_share_pct": round(share_pct, 1)}
-    return [Finding("not_on_foot", message, {**details, "stretches": stretches})]
+    return [finding("not_on_foot", params, {**details, "stretches": stretches})]
 
 
 def times_unusable() -> Finding:
-    message = (
-        "The points carry timestamps that do not advance, so they say nothing about the walk; "
-        "the file is measured as a planned route."
-    )
-    return Finding("times_unusable", message)
+    return finding("times_unusable", {})
 
 
 def untimed(left_out: int, total: int) -> list[Finding]:
     if left_out == 0:
         return []
-    message = f"{left_out} of {total} points have no time and are left out of the recording."
-    return [Finding("untimed_points", message, {"left_out": left_out})]
+    params = {"left_out": left_out, "total": total}
+    return [finding("untimed_points", params, {"left_out": left_out})]
 
 
 def capped(problems: list[Finding], per_code: int) -> tuple[list[Finding], list[Finding]]:
@@ -134,11 +162,7 @@ def capped(problems: list[Finding], per_code: int) -> tuple[list[Finding], list[
         if seen[p.code] <= per_code:
             kept.append(p)
     more = [
-        Finding(
-            "more_problems",
-            f"{n - per_code} more '{code}' problems are not listed.",
-            {"of": code, "count": n - per_code},
-        )
+        finding("more_problems", {"count": n - per_code}, {"of": code, "count": n - per_code})
         for code, n in seen.items()
         if n > per_code
     ]

@@ -329,7 +329,7 @@ def _measurement(report: ValidationReport) -> dict[str, Any]:
 
 
 def _finding(f: Finding) -> dict[str, Any]:
-    return {"code": f.code, "message": f.message, **f.details}
+    return {"code": f.code, "message": f.message, **f.details, "params": f.params}
 
 
 def _place(p: Place) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import hashlib
 import importlib
+import json
 import logging
 import os
 import secrets
@@ -82,6 +83,30 @@ def organiser_token(settings: Settings) -> tuple[str, bool]:
     return token, True
 
 
+def event_file_of(db_path: Path) -> Path:
+    """Beside the database: which event it holds (read by `refugee-walk purge`)."""
+    return db_path.with_name(db_path.name + ".event.json")
+
+
+def remember_event(db_path: Path, event: Event, source: str) -> None:
+    """Write down the event this database belongs to: its name, date, time zone and file.
+
+    Beside an SQLite file only (`refugee-walk purge` reads it); with PostgreSQL, purge is
+    given `--event`.
+    """
+    if database_url(db_path) is not None:
+        return
+    record = {
+        "name": event.name,
+        "date": event.date.isoformat(),
+        "timezone": event.timezone.key,
+        "event": source,
+    }
+    path = event_file_of(db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+
+
 def personal_route(record: WalkerRecord) -> PreparedRoute | None:
     if not record.personal_gpx:
         return None
@@ -103,6 +128,13 @@ def create_app(settings: Settings, event: Event | None = None) -> FastAPI:
             f"Organiser token (kept in {settings.db_path}.organiser-token): {token}",
             file=sys.stderr,
         )
+    elif not settings.organiser_token:
+        print(
+            f"Organiser token: in {settings.db_path}.organiser-token (printed at the first start"
+            " only; set REFUGEE_WALK_ORGANISER_TOKEN to choose your own)",
+            file=sys.stderr,
+        )
+    remember_event(settings.db_path, event, settings.event)
     registry = Registry(route_resolver(event))
     hub = LiveHub(
         Feed(registry, event, settings),

@@ -38,10 +38,16 @@ class Passage(NamedTuple):
 
 @dataclass(frozen=True)
 class TooFar:
-    """A manual check-in away from every check-in point: the nearest, and how far it is."""
+    """A manual check-in away from every check-in point: the next point along the route that
+    the walker has not checked in at, and how far it is along the route (the way they walk)."""
 
     checkpoint: Checkpoint
     distance_m: float
+
+
+# A manual check-in is placed on the route no further back than this behind the walker's
+# progress (start and finish share a place; a route may pass a spot twice).
+BEHIND_PROGRESS_M = 500.0
 
 
 def _closest_on_segment(px: float, py: float, a: Passage, b: Passage) -> tuple[float, float]:
@@ -98,8 +104,28 @@ def manual_checkin(
         # Start and finish share a place: take the point nearest to the walker's progress.
         _, cp = min(inside, key=lambda dc: abs(dc[1].distance_along_m - progress_m))
         return CheckIn(cp.id, at, "manual", _out_of_order(route, cp, done))
-    ahead = [(d, cp) for d, cp in distances if cp.id not in done] or distances
-    dist, cp = min(ahead, key=lambda dc: dc[0])
+    return too_far(route, lon, lat, progress_m, done, distances, reach)
+
+
+def too_far(
+    route: PreparedRoute,
+    lon: float,
+    lat: float,
+    progress_m: float,
+    done: frozenset[str],
+    distances: list[tuple[float, Checkpoint]],
+    reach_m: float,
+) -> TooFar:
+    """The next point ahead along the route and its distance by the route (never less than
+    as the crow flies, for a walker beside the route); past every point still to do, the
+    nearest of them. A point just behind, within reach, still counts as ahead."""
+    here = route.locate(lon, lat, lo_m=max(0.0, progress_m - BEHIND_PROGRESS_M), prefer=progress_m)
+    ahead = route.next_checkpoint(here.distance_along_m - reach_m, done)
+    if ahead is not None:
+        crow = next(d for d, cp in distances if cp.id == ahead.id)
+        return TooFar(ahead, max(ahead.distance_along_m - here.distance_along_m, crow))
+    left = [(d, cp) for d, cp in distances if cp.id not in done] or distances
+    dist, cp = min(left, key=lambda dc: dc[0])
     return TooFar(cp, dist)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from routes.event import Event
-from tracking.predictions import eta, last_walker_arrivals, pace_for, route_median_pace
+from tracking.predictions import eta, last_walker_arrivals, pace_of, route_median_pace
 from tracking.status import STATUSES, walker_status
 from tracking.walker_state import WalkerState
 
@@ -63,8 +63,8 @@ def walker_view(state: WalkerState, ctx: ViewContext, private: bool = True) -> d
     p = state.progress
     last = p.last_fix
     length = state.route.length_m if state.route else None
-    pace = pace_for(state, ctx.medians.get(state.record.route_id), ctx.default_pace_mps)
-    prediction = eta(state, ctx.now, pace)
+    pace = pace_of(state, ctx.medians.get(state.record.route_id), ctx.default_pace_mps)
+    prediction = eta(state, ctx.now, pace.mps)
     next_cp = (
         state.route.next_checkpoint(p.distance_along_m, frozenset(state.checkins))
         if state.route
@@ -99,7 +99,9 @@ def walker_view(state: WalkerState, ctx: ViewContext, private: bool = True) -> d
             }
             for c in sorted(state.checkins.values(), key=lambda c: c.at)
         ],
-        "pace_kmh": round(p.pace_mps * 3.6, 2) if p.pace_mps is not None else None,
+        # the pace the predictions use, and where it comes from (own, route median, default)
+        "pace_kmh": pace.kmh,
+        "pace_source": pace.source,
         "next_checkpoint": {
             "checkpoint_id": next_cp.id,
             "name": next_cp.name,

@@ -27,6 +27,7 @@ from tracking.web.dashboard import STATUS_STYLE
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 TILE_HOST = "tile.openstreetmap.org"
 HOSTILE = '<img src=x onerror="window.__xss=1">Mallory'
 
@@ -238,7 +239,17 @@ def test_markers_appear_move_and_an_sos_can_be_acknowledged(
     assert d.walker(mallory["id"])["fill"] == STATUS_STYLE["needs_help"][1]
     assert "1" in d.page.inner_text("#rw-alert-count")
 
-    item.query_selector("button[data-action=ack]").click()
+    # clicking the card shows the walker and changes nothing
+    d.page.click("li.rw-alert[data-kind=sos] .rw-alert-show")
+    d.page.wait_for_selector("#rw-detail:not([hidden]) h3")
+    assert d.page.get_attribute("li.rw-alert[data-kind=sos]", "data-state") == "open"
+    # Acknowledge takes a second, deliberate click
+    ack = "li.rw-alert[data-kind=sos] button[data-action=ack]"
+    d.page.click(ack)
+    assert d.page.inner_text(ack) == "Yes, acknowledge"
+    d.page.wait_for_timeout(300)
+    assert d.page.get_attribute("li.rw-alert[data-kind=sos]", "data-state") == "open"
+    d.page.click(ack)
     d.page.wait_for_selector("li.rw-alert[data-kind=sos][data-state=acknowledged]")
     with httpx.Client(base_url=server.url) as c:
         states = {
@@ -449,6 +460,7 @@ def test_screenshot_of_a_busy_event(
         d.page.wait_for_timeout(800)  # let the cluster animation settle
         ARTIFACTS.mkdir(exist_ok=True)
         d.page.screenshot(path=str(ARTIFACTS / "dashboard.png"))
+        d.page.screenshot(path=str(DOCS_IMG / "dashboard.png"))
         d.js("document.getElementById('rw-side').scrollTop = 10000")
         d.page.screenshot(path=str(ARTIFACTS / "dashboard-sidebar.png"))
         assert (ARTIFACTS / "dashboard.png").stat().st_size > 50_000

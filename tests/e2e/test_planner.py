@@ -14,9 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from routes.errors import GpxReadError
+from routes.findings import render
+from routes.gpx_reader import read_route_gpx
 from routes.validation import validate_gpx
 from tests.routes.test_validation import gpx_bytes, loop_route, recorded_walk
-from tests.support import PROJECT, Server
+from tests.support import CORPUS, PROJECT, Server
 
 pytestmark = pytest.mark.e2e
 
@@ -181,6 +184,7 @@ def test_draw_a_loop_see_it_count_and_download_it(browser, srv: Server, tmp_path
     assert 19_600 < result["m"] < 25_000
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "planner.png"))
+    page.screenshot(path=str(PROJECT / "docs" / "img" / "planner.png"))
     with page.expect_download() as download:
         page.click("#download")
     saved = tmp_path / "drawn.gpx"
@@ -245,7 +249,7 @@ def test_upload_a_gpx_and_see_the_verdict(browser, srv: Server, tmp_path: Path) 
     broken.write_bytes(b"<gpx><trk><trkseg><trkpt lat='51' lon='4'>")
     page.set_input_files("#file", str(broken))
     page.wait_for_selector("#verdict.error")
-    assert "cannot be read" in page.inner_text("#verdict")
+    assert "broken.gpx cannot be read" in page.inner_text("#verdict")
     ctx.close()
 
 
@@ -280,3 +284,72 @@ def test_on_a_phone_without_tiles_the_page_still_works(browser, srv: Server) -> 
     page.wait_for_function("() => +document.querySelector('#live-km').dataset.m > 800")
     assert verdict(page)["valid"] == "false"
     ctx.close()
+
+
+# --- unreadable files of the corpus, in each language ------------------------------------------
+
+
+def unreadable_corpus() -> list[tuple[str, str]]:
+    """(file name, refusal code) of every corpus file the reader refuses."""
+    if not CORPUS.is_dir():
+        return []
+    refused = []
+    for path in sorted(CORPUS.glob("*.gpx")):
+        try:
+            read_route_gpx(path.read_bytes(), path.name)
+        except GpxReadError as exc:
+            refused.append((path.name, exc.code))
+    return refused
+
+
+UNREADABLE = unreadable_corpus()
+
+
+def drawn_lines(page) -> int:
+    """Lines with at least two points on the map (the empty drawing line does not count)."""
+    return int(
+        page.evaluate(
+            "(() => { let n = 0; window.planner.map.eachLayer(l => { if (l instanceof L.Polyline"
+            " && l.getLatLngs().flat(2).length >= 2) n++; }); return n; })()"
+        )
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not UNREADABLE, reason=f"the GPX corpus is not at {CORPUS}")
+@pytest.mark.parametrize("lang", ["nl", "fr", "en"])
+@pytest.mark.parametrize(("name", "code"), UNREADABLE or [("none", "none")])
+def test_an_unreadable_corpus_file_replaces_the_old_route_with_a_clear_message(
+    browser, srv: Server, tmp_path: Path, name: str, code: str, lang: str
+) -> None:
+    good = tmp_path / "loop.gpx"
+    good.write_bytes(gpx_bytes([loop_route(17_000)]))
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{srv.url}/plan?lang={lang}")
+    page.wait_for_selector("body[data-ready=true]")
+    page.set_input_files("#file", str(good))
+    assert verdict(page)["valid"] == "false"
+    assert drawn_lines(page) >= 1  # the first route is drawn
+
+    page.set_input_files("#file", str(CORPUS / name))
+    page.wait_for_selector("#verdict.error")
+    shown = page.inner_text("#verdict")
+    assert name in shown
+    assert render(code, {}, lang) in shown  # the reason, in the page's language
+    assert page.get_attribute("#verdict", "data-code") == code
+    assert drawn_lines(page) == 0  # the old route is gone, and nothing of this file is drawn
+    assert page.is_hidden("#live")  # no second distance
+    assert page.locator("#verdict dl").count() == 0  # no old verdict left
+    assert not errors, errors  # no JavaScript error (tiles fail here on purpose: not counted)
+    ctx.close()
+
+
+def test_a_warning_never_says_the_route_counts_under_a_refusal() -> None:
+    for lang in ("nl", "fr", "en"):
+        text = render(
+            "well_above_target", {"distance_km": 45, "over_pct": 12, "target_km": 40}, lang
+        )
+        assert not re.search(r"\b(Ze telt|Il compte|It counts)\b", text), text

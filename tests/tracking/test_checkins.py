@@ -251,3 +251,16 @@ def test_manual_check_in_out_of_order_is_flagged(line):
     result = press(line, 700, 30, progress_m=1500, done=frozenset({"start", "rest-stop-mill"}))
     assert isinstance(result, CheckIn) and result.checkpoint_id == "chapel"
     assert result.out_of_order
+
+
+def test_a_refusal_at_1_4_km_on_the_20_km_route_names_fort_4_three_km_ahead():
+    from routes.bundled import event_path
+    from routes.event import load_event
+
+    route = load_event(event_path("antwerp-2023")).routes["20km"].route
+    lon, lat = route.point_at(1400)
+    result = manual_checkin(route, lon, lat, 10, T0, 75, 50, 1400, frozenset({"start"}))
+    assert isinstance(result, TooFar)
+    assert result.checkpoint.name.startswith("Fort 4")
+    assert result.distance_m == pytest.approx(result.checkpoint.distance_along_m - 1400, abs=5)
+    assert 2_800 < result.distance_m < 3_200  # "3.0 km", by the route

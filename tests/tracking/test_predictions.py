@@ -152,3 +152,28 @@ def test_nobody_on_the_way_means_no_last_walker(route: PreparedRoute) -> None:
     assert last_walker_arrivals([], NOW, None, DEFAULT) is None
     done = walker(route, finish.distance_along_m, checked=(finish.id,))
     assert last_walker_arrivals([done, walker(route, None, None, "x")], NOW, None, DEFAULT) is None
+
+
+def test_an_eta_is_the_same_at_every_load_until_a_new_position_arrives(
+    route: PreparedRoute,
+) -> None:
+    w = walker(route, 6000, 1.25)
+    first = eta(w, NOW + timedelta(seconds=5), 1.25)
+    later = eta(w, NOW + timedelta(minutes=3), 1.25)
+    assert first == later
+    assert first.finish_at == NOW + timedelta(seconds=(route.length_m - 6000) / 1.25)
+    overdue = eta(w, NOW + timedelta(days=1), 1.25)  # long silent: due now, never in the past
+    assert overdue.finish_at == NOW + timedelta(days=1)
+
+
+def test_one_pace_for_the_detail_and_the_route_card(route: PreparedRoute) -> None:
+    from tracking.predictions import pace_of
+
+    unknown = walker(route, 3000, None, "slow")
+    pace = pace_of(unknown, 1.0, DEFAULT)
+    assert (pace.mps, pace.source) == (1.0, "route")
+    last = last_walker_arrivals([unknown], NOW, 1.0, DEFAULT)
+    assert last is not None
+    assert (last["pace_kmh"], last["pace_source"]) == (pace.kmh, "route")
+    assert pace_of(walker(route, 3000, 1.3), 1.0, DEFAULT).source == "own"
+    assert pace_of(unknown, None, DEFAULT).source == "default"

@@ -5,47 +5,25 @@ from __future__ import annotations
 import argparse
 import json
 
-from routes.event import Event
 from tracking.commands.common import add_event_option, event_or_exit
+from tracking.route_views import routes_view
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("routes", help="list the event's routes and check-in points")
     add_event_option(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument(
+        "--geometry",
+        action="store_true",
+        help="with --json: each route's line as GeoJSON (lon, lat; WGS84)",
+    )
     parser.set_defaults(func=run)
-
-
-def routes_summary(event: Event) -> list[dict]:
-    out = []
-    for er in event.routes.values():
-        route = er.route
-        out.append(
-            {
-                "id": er.id,
-                "name": er.name,
-                "distance_m": round(route.length_m, 1),
-                "ascent_m": round(route.elevation.ascent_m, 1) if route.elevation else None,
-                "checkpoints": [
-                    {
-                        "id": cp.id,
-                        "name": cp.name,
-                        "kind": cp.kind,
-                        "distance_along_m": round(cp.distance_along_m, 1),
-                        "lat": cp.lat,
-                        "lon": cp.lon,
-                        "closes_at": er.closing[cp.id].isoformat() if cp.id in er.closing else None,
-                    }
-                    for cp in route.checkpoints
-                ],
-            }
-        )
-    return out
 
 
 def run(args: argparse.Namespace) -> int:
     event = event_or_exit(args.event)
-    summary = routes_summary(event)
+    summary = routes_view(event, geometry=args.geometry and args.json)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return 0

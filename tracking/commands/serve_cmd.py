@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 import sys
 from pathlib import Path
 
 from routes.errors import EventConfigError
+from tracking.contact import placeholder_warning
 from tracking.settings import Settings, SettingsError
 
 
@@ -48,12 +51,19 @@ def run(args: argparse.Namespace) -> int:
     from tracking.server import uvicorn_options
 
     settings = settings_from(args)
+    busy = port_problem(settings.host, settings.port)
+    if busy:  # before anything else: no token is made, nothing is started
+        print(f"refugee-walk: {busy}", file=sys.stderr)
+        return 2
     try:
         app = create_app(settings)
     except (EventConfigError, SettingsError) as exc:
         print(f"refugee-walk: {exc}", file=sys.stderr)
         return 2
     remember_secret(app.state.organiser_token)
+    warning = placeholder_warning(app.state.event.organiser_phone, settings.event)
+    if warning:
+        print(f"Warning: {warning}", file=sys.stderr)
     print(
         f"Refugee Walk on {settings.base_url}  (organiser dashboard: {settings.base_url}/organiser,"
         f" API docs: {settings.base_url}/docs, database: {settings.db_path})",
@@ -68,3 +78,20 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     return 0
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port, in one sentence; None when it can."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (
+                    f"port {port} on {host} is already in use (another refugee-walk, or another "
+                    f"program); stop it or choose another port with --port."
+                )
+            return f"cannot listen on {host}:{port}: {exc.strerror or exc}."
+    return None

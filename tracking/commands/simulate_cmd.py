@@ -114,6 +114,19 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
+async def check_token(client, base_url: str, token: str) -> None:
+    """Refuse at once, before any walker is registered, when the server refuses the token."""
+    response = await client.get(
+        f"{base_url}/api/overview", headers={"Authorization": f"Bearer {token}"}
+    )
+    if response.status_code in (401, 403):
+        raise RuntimeError(
+            f"the server at {base_url} does not accept this organiser token (HTTP "
+            f"{response.status_code}); give the one it printed at its first start, with "
+            "--organiser-token or REFUGEE_WALK_ORGANISER_TOKEN. No walkers were registered."
+        )
+
+
 async def fetch_routes(client, base_url: str) -> dict[str, PreparedRoute]:
     """The server's routes, prepared here from their GPX (with check-in points and rest stops)."""
     response = await client.get(f"{base_url}/api/routes")
@@ -142,6 +155,7 @@ async def _simulate(args: argparse.Namespace, token: str, mix: dict[str, float])
     stats = load.Stats()
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         try:
+            await check_token(client, base_url, token)
             routes = await fetch_routes(client, base_url)
         except httpx.HTTPError as exc:
             raise RuntimeError(f"cannot reach {base_url}: {exc}") from None

@@ -43,14 +43,28 @@ def run(args: argparse.Namespace) -> int:
             **settings.gpx_limits(),
         )
     except GpxReadError as exc:
-        print(f"refugee-walk validate: {exc.source}: {exc.reason}", file=sys.stderr)
-        return 2
+        return unreadable(args, exc.source, exc.code, exc.reason)
     except OSError as exc:
-        print(f"refugee-walk validate: {args.file}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+        return unreadable(args, str(args.file), "unreadable_file", str(exc.strerror or exc))
     result = report_to_dict(report)
     print(json.dumps(result, indent=2, ensure_ascii=False) if args.json else as_text(result))
     return 0 if report.valid else 1
+
+
+def unreadable(args: argparse.Namespace, source: str, code: str, reason: str) -> int:
+    """Exit 2: one line on stderr; with --json, the same as JSON on stdout."""
+    print(f"refugee-walk validate: {source}: {reason}", file=sys.stderr)
+    if args.json:
+        answer = {
+            "valid": False,
+            "readable": False,
+            "source": source,
+            "target_km": args.distance,
+            "code": code,
+            "reason": reason,
+        }
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
+    return 2
 
 
 def _read(path: Path, max_bytes: int) -> bytes:

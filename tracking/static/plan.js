@@ -2,80 +2,8 @@
    whether it counts (the server's verdict is the one that matters), download it as GPX. */
 "use strict";
 
-const TEXTS = {
-  en: {
-    title: "Personal route",
-    lead: "Walk 20 or 40 km where you live. Draw your route or upload a GPX file to see whether it counts.",
-    distance: "Distance", upload: "Upload a GPX file",
-    hint: "Click on the map to add points; drag a point to move it; click the first point to close the loop.",
-    undo: "Undo", close: "Close the loop", clear: "Clear", download: "Download GPX",
-    drawn: "Drawn distance", checking: "Checking…",
-    valid: "This route counts for {target} km.", invalid: "This route does not count for {target} km yet.",
-    unreadable: "This file cannot be read:", offline: "The check is not available right now; try again later.",
-    tiles: "The map background is not available; you can still draw and check your route.",
-    length: "Distance", start: "Start", finish: "Finish", loop: "loop", region: "Region",
-    moving: "Moving time", pauses: "Pauses", pace: "Pace", recorded: "recorded", smoothed: "after removing GPS noise; raw {raw} km",
-    problems: "Why not", warnings: "Good to know",
-    too_short: "The route is {distance} km; {target} km needs at least {required} km.",
-    gap: "A straight line of {distance} km at km {along}: points more than {step} km apart do not show the way. Add points along it.",
-    jump: "The recording jumps {meters} m in {seconds} s at km {along}: that is not a continuous walk.",
-    parts_apart: "A part starts {distance} km from where the previous one ends: the parts are not one route.",
-    not_on_foot: "{share} % of the track ({fast} km) was faster than {max} km/h: not on foot.",
-    well_above_target: "The route is {over} % longer than {target} km. It counts, but is this the distance you meant?",
-    part_gap: "Between two parts lie {meters} m that are not counted.",
-    times_unusable: "The times in the file do not advance; it is measured as a planned route.",
-    untimed_points: "{left} points have no time and are left out.",
-    more_problems: "{count} more problems are not listed.",
-  },
-  nl: {
-    title: "Persoonlijke route",
-    lead: "Wandel 20 of 40 km in je eigen buurt. Teken je route of laad een GPX-bestand op om te zien of ze telt.",
-    distance: "Afstand", upload: "GPX-bestand opladen",
-    hint: "Klik op de kaart om punten toe te voegen; sleep een punt om het te verplaatsen; klik op het eerste punt om de lus te sluiten.",
-    undo: "Ongedaan maken", close: "Lus sluiten", clear: "Wissen", download: "GPX downloaden",
-    drawn: "Getekende afstand", checking: "Bezig met controleren…",
-    valid: "Deze route telt voor {target} km.", invalid: "Deze route telt nog niet voor {target} km.",
-    unreadable: "Dit bestand kan niet gelezen worden:", offline: "De controle is nu niet beschikbaar; probeer later opnieuw.",
-    tiles: "De kaartachtergrond is niet beschikbaar; je kunt je route toch tekenen en controleren.",
-    length: "Afstand", start: "Start", finish: "Aankomst", loop: "lus", region: "Regio",
-    moving: "Tijd in beweging", pauses: "Pauzes", pace: "Tempo", recorded: "opgenomen", smoothed: "zonder GPS-ruis; ruw {raw} km",
-    problems: "Waarom niet", warnings: "Goed om te weten",
-    too_short: "De route is {distance} km; voor {target} km is minstens {required} km nodig.",
-    gap: "Een rechte lijn van {distance} km bij km {along}: punten verder dan {step} km uit elkaar tonen de weg niet. Voeg er punten tussen.",
-    jump: "De opname springt {meters} m in {seconds} s bij km {along}: dat is geen doorlopende wandeling.",
-    parts_apart: "Een deel begint {distance} km van het einde van het vorige: de delen vormen geen route.",
-    not_on_foot: "{share} % van het spoor ({fast} km) ging sneller dan {max} km/u: niet te voet.",
-    well_above_target: "De route is {over} % langer dan {target} km. Ze telt, maar is dit de afstand die je bedoelt?",
-    part_gap: "Tussen twee delen ligt {meters} m die niet meetelt.",
-    times_unusable: "De tijden in het bestand lopen niet op; het wordt gemeten als geplande route.",
-    untimed_points: "{left} punten hebben geen tijd en tellen niet mee.",
-    more_problems: "Nog {count} problemen worden niet getoond.",
-  },
-  fr: {
-    title: "Parcours personnel",
-    lead: "Marchez 20 ou 40 km près de chez vous. Dessinez votre parcours ou chargez un fichier GPX pour savoir s’il compte.",
-    distance: "Distance", upload: "Charger un fichier GPX",
-    hint: "Cliquez sur la carte pour ajouter des points ; faites glisser un point pour le déplacer ; cliquez sur le premier point pour fermer la boucle.",
-    undo: "Annuler", close: "Fermer la boucle", clear: "Effacer", download: "Télécharger le GPX",
-    drawn: "Distance dessinée", checking: "Vérification…",
-    valid: "Ce parcours compte pour {target} km.", invalid: "Ce parcours ne compte pas encore pour {target} km.",
-    unreadable: "Ce fichier ne peut pas être lu :", offline: "La vérification n’est pas disponible pour le moment ; réessayez plus tard.",
-    tiles: "Le fond de carte n’est pas disponible ; vous pouvez quand même dessiner et vérifier votre parcours.",
-    length: "Distance", start: "Départ", finish: "Arrivée", loop: "boucle", region: "Région",
-    moving: "Temps en mouvement", pauses: "Pauses", pace: "Allure", recorded: "enregistré", smoothed: "sans le bruit GPS ; brut {raw} km",
-    problems: "Pourquoi pas", warnings: "Bon à savoir",
-    too_short: "Le parcours fait {distance} km ; {target} km demandent au moins {required} km.",
-    gap: "Une ligne droite de {distance} km au km {along} : des points à plus de {step} km l’un de l’autre ne montrent pas le chemin. Ajoutez des points.",
-    jump: "L’enregistrement saute de {meters} m en {seconds} s au km {along} : ce n’est pas une marche continue.",
-    parts_apart: "Une partie commence à {distance} km de la fin de la précédente : les parties ne forment pas un parcours.",
-    not_on_foot: "{share} % de la trace ({fast} km) ont été parcourus à plus de {max} km/h : pas à pied.",
-    well_above_target: "Le parcours est {over} % plus long que {target} km. Il compte, mais est-ce la distance voulue ?",
-    part_gap: "Entre deux parties, {meters} m ne sont pas comptés.",
-    times_unusable: "Les heures du fichier n’avancent pas ; il est mesuré comme un parcours planifié.",
-    untimed_points: "{left} points n’ont pas d’heure et sont laissés de côté.",
-    more_problems: "{count} autres problèmes ne sont pas affichés.",
-  },
-};
+/* The words: the page's catalogue section (plan, findings) in the three languages. */
+const TEXTS = JSON.parse(document.getElementById("rw-texts").textContent);
 
 /* The first of the browser's languages we speak; Dutch for other Belgian browsers. */
 function pickLang(languages) {
@@ -122,10 +50,19 @@ function distanceM(a, b) {
 
 const state = { lang: "en", config: null, points: [], closed: false, history: [], upload: null, pending: null };
 const $ = (id) => document.getElementById(id);
-const t = (key, params = {}) =>
-  (TEXTS[state.lang][key] || TEXTS.en[key] || key).replace(/\{(\w+)\}/g, (_, k) => params[k] ?? "");
 const num = (value, digits) =>
   new Intl.NumberFormat(state.lang, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+/* Fill a catalogue sentence: {name} as it is, {name:N} a number with N decimals. */
+const fill = (text, params) => text.replace(/\{(\w+)(?::(\d))?\}/g, (_, k, digits) => {
+  const v = params[k];
+  if (typeof v !== "number") return v ?? "";
+  return digits ? num(v, +digits) : new Intl.NumberFormat(state.lang, { maximumFractionDigits: 3 }).format(v);
+});
+const t = (key, params = {}) => fill(TEXTS[state.lang].plan[key] ?? TEXTS.en.plan[key] ?? key, params);
+const findingSentence = (code, params = {}) => {
+  const text = TEXTS[state.lang].findings[code];
+  return text === undefined ? null : fill(text, params);
+};
 const km = (m) => num(m / 1000, 2);
 
 /* --- language ------------------------------------------------------------------------- */
@@ -139,13 +76,14 @@ function setLang(lang) {
   document.title = `Refugee Walk – ${t("title")}`;
   showLive();
   if (state.report) showReport(state.report);
+  else if (state.refusal) refused(...state.refusal);
 }
 
 function initialLang() {
   const asked = new URLSearchParams(location.search).get("lang");
   let stored = null;
   try { stored = localStorage.getItem("plan-lang"); } catch (e) { /* private mode */ }
-  for (const lang of [asked, stored]) if (lang in TEXTS) return lang;
+  for (const lang of [asked, stored, document.documentElement.lang]) if (lang in TEXTS) return lang;
   return pickLang(navigator.languages || [navigator.language || "en"]);
 }
 
@@ -231,10 +169,14 @@ function clearAll() {
   changed();
 }
 
+/* The drawn distance, while drawing; once the server has answered, its distance is the one
+   shown (in the verdict), and an upload only ever shows the verdict's. */
 function showLive() {
-  const m = state.upload ? state.upload.lengthM : lengthM(routePoints());
+  const m = lengthM(routePoints());
   $("live-km").dataset.m = m.toFixed(1);
   $("live-km").textContent = km(m);
+  const fresh = state.report && $("verdict").dataset.valid;
+  $("live").hidden = Boolean(state.upload) || routePoints().length < 2 || Boolean(fresh);
 }
 
 /* --- GPX in and out ------------------------------------------------------------------- */
@@ -251,8 +193,9 @@ function gpxText(points, name) {
 function gpxParts(text) {
   const xml = new DOMParser().parseFromString(text, "application/xml");
   const read = (parent, tag) => Array.from(parent.getElementsByTagNameNS("*", tag))
-    .map((p) => L.latLng(+p.getAttribute("lat"), +p.getAttribute("lon")))
-    .filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lng));
+    .map((p) => [Number.parseFloat(p.getAttribute("lat")), Number.parseFloat(p.getAttribute("lon"))])
+    .filter(([lat, lon]) => Number.isFinite(lat) && Number.isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180)
+    .map(([lat, lon]) => L.latLng(lat, lon));
   const segs = Array.from(xml.getElementsByTagNameNS("*", "trkseg")).map((s) => read(s, "trkpt"));
   const parts = segs.filter((s) => s.length);
   if (parts.length) return parts;
@@ -271,27 +214,38 @@ function download() {
   setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 }
 
+/* A new file replaces whatever was there: the old route, its verdict and its marks go at once.
+   Nothing of the file is drawn until the server has read it and given its verdict. */
 async function uploadFile(file) {
   state.points = [];
   state.closed = false;
   state.history = [];
+  clearUpload(false);
+  showVerdict(null);
+  state.upload = { file, parts: [] };
   changed();
   clearTimeout(state.timer);
-  const parts = gpxParts(await file.text());
-  uploadLayer.clearLayers();
-  parts.forEach((part) => uploadLayer.addLayer(L.polyline(part, { color: "#1f5f99", weight: 4 })));
-  const all = parts.flat();
-  if (all.length) map.fitBounds(L.latLngBounds(all), { padding: [20, 20] });
-  state.upload = { file, lengthM: parts.reduce((sum, p) => sum + lengthM(p), 0) };
-  showLive();
+  try {
+    state.upload.parts = gpxParts(await file.text());
+  } catch (err) {
+    state.upload.parts = [];
+  }
   check(file);
 }
 
-function clearUpload() {
+function drawUpload() {
+  uploadLayer.clearLayers();
+  const parts = (state.upload && state.upload.parts) || [];
+  parts.forEach((part) => uploadLayer.addLayer(L.polyline(part, { color: "#1f5f99", weight: 4 })));
+  const all = parts.flat();
+  if (all.length) map.fitBounds(L.latLngBounds(all), { padding: [20, 20] });
+}
+
+function clearUpload(resetInput = true) {
   state.upload = null;
   uploadLayer.clearLayers();
   issueLayer.clearLayers();
-  $("file").value = "";
+  if (resetInput) $("file").value = "";
 }
 
 /* --- the server's verdict ------------------------------------------------------------- */
@@ -317,32 +271,46 @@ async function check(file) {
   try {
     const resp = await fetch("/api/personal-routes/validate", { method: "POST", body: form, signal: pending.signal });
     const body = await resp.json().catch(() => ({}));
-    if (resp.ok) showReport(body);
-    else showVerdict("error", `${t("unreadable")} ${body.detail || resp.statusText}`);
+    if (pending !== state.pending) return;
+    if (resp.ok) {
+      if (state.upload && state.upload.file === file) drawUpload();
+      showReport(body);
+    } else {
+      refused(file, resp.status, body);
+    }
   } catch (err) {
     if (err.name !== "AbortError") showVerdict("error", t("offline"));
   }
 }
 
+/* An unreadable file: its name, and why in the page's language (by the server's code). */
+function refused(file, status, body) {
+  uploadLayer.clearLayers();
+  const limit = state.config ? state.config.max_upload_bytes / 1e6 : 0;
+  const reason = status === 413 ? t("too_large_file", { mb: limit })
+    : findingSentence(body.code) || body.detail || String(status);
+  const box = showVerdict("error", "");
+  box.dataset.code = body.code || (status === 413 ? "too_large" : "");
+  box.append(el("h2", t("unreadable_file", { file: file.name })), el("p", reason));
+  state.refusal = [file, status, body];
+}
+
 function showVerdict(kind, message) {
   const box = $("verdict");
   state.report = null;
+  state.refusal = null;
   issueLayer.clearLayers();
   box.hidden = kind === null;
   box.className = kind === "error" ? "error" : "";
   box.dataset.valid = "";
+  box.dataset.code = "";
   box.textContent = kind === "checking" ? t("checking") : message || "";
+  showLive();
+  return box;
 }
 
-function findingText(f, report) {
-  const r = (state.config && state.config.rules) || {};
-  if (!(f.code in TEXTS.en)) return f.message;
-  return t(f.code, {
-    target: report.target_km, distance: km(f.distance_m || 0), required: km(f.required_m || 0),
-    along: km(f.along_m || 0), meters: Math.round(f.distance_m || 0), seconds: Math.round(f.seconds || 0),
-    share: num(f.fast_share_pct || 0, 0), fast: km(f.fast_m || 0), over: num(f.over_pct || 0, 0),
-    left: f.left_out, count: f.count, max: r.max_walking_speed_kmh ?? 10, step: num((r.max_step_m ?? 1000) / 1000, 0),
-  });
+function findingText(f) {
+  return findingSentence(f.code, f.params || {}) || f.message;
 }
 
 function countryName(p) {
@@ -395,6 +363,7 @@ function showReport(report) {
   listFindings(box, "problems", report.problems, report);
   listFindings(box, "warnings", report.warnings, report);
   drawIssues(report);
+  showLive();
   if (state.upload) box.scrollIntoView({ block: "nearest", behavior: "smooth" });
 }
 

@@ -178,6 +178,7 @@
     var r = await api("/api/me");
     if (!r.ok) return;
     cfg.me = await r.json();
+    put("me", cfg.me);
     meAt = Date.now();
     renderWalk();
   }
@@ -258,7 +259,8 @@
     renderLock();
   }
   function loadMap() {
-    if (!cfg.map || mapFrame || !navigator.onLine) return;
+    var kept = navigator.serviceWorker && navigator.serviceWorker.controller;
+    if (!cfg.map || mapFrame || !(navigator.onLine || kept)) return;
     mapFrame = document.createElement("iframe");
     mapFrame.title = T.map_title;
     mapFrame.addEventListener("load", function () { toMap(null); });
@@ -287,7 +289,9 @@
   }
   function renderQueue() {
     var n = get("q", []).length, sentAt = get("sent", null), offline = netFail || !navigator.onLine;
-    $("queue-n").textContent = n === 0 ? T.queue_none : n === 1 ? T.queue_one : fmt(T.queue_many, { n: n });
+    /* "All positions sent" only once something was sent; before that, "nothing sent yet". */
+    $("queue-n").textContent = n === 0 ? (sentAt ? T.queue_none : T.queue_nothing) :
+      n === 1 ? T.queue_one : fmt(T.queue_many, { n: n });
     $("queue").className = "queue " + (n ? "waiting" : "empty");
     $("last-sent").textContent = sentAt ? fmt(T.last_sent, { time: hhmm(sentAt) }) : "";
     $("net").hidden = !offline;
@@ -354,6 +358,23 @@
     if (navigator.permissions) {
       navigator.permissions.query({ name: "geolocation" }).then(function (s) { resume(s.state); }, function () { resume(); });
     } else resume();
+  }
+  /* without signal: the page comes from the service worker, the walk as last known here */
+  function newer(a, b) {
+    var t = function (m) { return m && m.last_fix ? m.last_fix.recorded_at : ""; };
+    return t(a) > t(b);
+  }
+  if (newer(get("me", null), cfg.me)) cfg.me = get("me", null);
+  if (get("ci", null)) say("checkin-msg", T.checkin_saved, "warn");
+  if (get("sos", null)) say("sos-msg", T.sos_saved, "alert");
+  if (navigator.serviceWorker) {
+    navigator.serviceWorker.register("/w/sw.js", { scope: "/w/" }).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (reg) {
+      var urls = [location.pathname, cfg.map].concat([].map.call(
+        document.querySelectorAll("link[rel=stylesheet], script[src]"), function (e) { return e.href || e.src; }));
+      reg.active.postMessage({ type: "rw-keep", urls: urls.filter(Boolean) });
+    }).catch(noop);
   }
   showSharing();
   renderQueue();

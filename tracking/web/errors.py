@@ -47,7 +47,11 @@ def _handler(status: int):
     async def handle(request: Request, exc: Exception) -> JSONResponse:
         retry = RETRY_AFTER_S.get(status)
         headers = {"Retry-After": str(retry)} if retry else None
-        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+        body = {"detail": str(exc)}
+        code = getattr(exc, "code", None)
+        if isinstance(code, str):
+            body["code"] = code  # pages translate the reason by its code
+        return JSONResponse(body, status_code=status, headers=headers)
 
     return handle
 

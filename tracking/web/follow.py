@@ -137,51 +137,9 @@ async def follow_json(request: Request, token: str, response: Response) -> dict:
 
 PUBLIC = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 
-PAGE = """<!doctype html>
-<html lang="{{lang}}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="theme-color" content="#12372a">
-<title>{{who}} · {{event}}</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="{{css}}">
-<link rel="stylesheet" href="{{css2}}">
-<script src="{{js}}" defer></script>
-</head>
-<body>
-<header class="bar"><div class="who"><b>{{event}}</b><h1>{{who}}</h1></div></header>
-<nav class="langs" aria-label="{{language}}">{{languages}}</nav>
-<main>
-<section class="card" id="walk">
-<p id="route" class="small">{{route}}</p>
-<div class="track"><div id="progress" class="fill"></div></div>
-<p id="walked"></p>
-<p id="finished" class="done" hidden>{{finished}}</p>
-<p id="eta"></p>
-<p id="updated" class="small"></p>
-<p id="net" class="warn" hidden>{{offline}}</p>
-</section>
-<section class="card" id="where">
-<svg id="map" class="mini" viewBox="0 0 300 200" hidden></svg>
-<p id="pos" class="small" hidden></p>
-<p id="nopos" class="small">{{no_position}}</p>
-</section>
-<section class="card" id="cps">
-<h2>{{checkins}}</h2>
-<ol id="checkins"></ol>
-</section>
-</main>
-<script type="application/json" id="rw-follow">{{config}}</script>
-</body>
-</html>
-"""
+PAGE = "follow.html"  # web/templates/
 
-GONE = """<!doctype html>
-<html lang="{{lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{{ended}}</title><link rel="stylesheet" href="{{css}}"></head>
-<body><header class="bar"><div class="who"><b>{{event}}</b><h1>{{ended}}</h1></div></header></body></html>
-"""
+GONE = "follow_gone.html"  # web/templates/
 
 
 def _langs(lang: str, path: str) -> str:
@@ -248,37 +206,7 @@ async def follow_page(request: Request, token: str) -> HTMLResponse:
 
 
 # --- the walker's follow page: make, share, stop -------------------------------------------
-ME = """<!doctype html>
-<html lang="{{lang}}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{{title}}</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="{{css}}">
-<link rel="stylesheet" href="{{css2}}">
-<script src="{{js}}" defer></script>
-</head>
-<body>
-<header class="bar"><div class="who"><b>{{event}}</b><h1>{{title}}</h1></div></header>
-<main>
-<section class="card" id="follow-me">
-<p>{{intro}}</p>
-{{live_block}}
-<form id="make">
-<label for="name">{{name}}</label>
-<input id="name" maxlength="40" value="{{first}}">
-<label class="check"><input id="precise" type="checkbox"> {{precise}}</label>
-<button class="btn go" type="submit">{{make}}</button>
-</form>
-<p id="msg" class="msg" role="status" hidden></p>
-</section>
-<a class="btn ghost" href="{{back_url}}">{{back}}</a>
-</main>
-<script type="application/json" id="rw-follow-me">{{config}}</script>
-</body>
-</html>
-"""
+ME = "follow_me.html"  # web/templates/
 
 
 @router.get("/w/{token}/follow", response_class=HTMLResponse, include_in_schema=False)

@@ -57,34 +57,7 @@ async def live_json(request: Request, response: Response) -> dict:
     return _live(tracker(request))
 
 
-PAGE = """<!doctype html>
-<html lang="{{lang}}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{{title}} · {{event}}</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="{{css}}">
-<script src="{{js}}" defer></script>
-</head>
-<body class="{{mode}}">
-<header><h1>{{event}}</h1><nav aria-label="{{language}}">{{languages}}</nav></header>
-<main>
-<section class="totals">
-<p><b id="on-the-way">–</b><span>{{on_the_way}}</span></p>
-<p><b id="finished">–</b><span>{{finished}}</span></p>
-<p><b id="km">–</b><span>{{km}}</span></p>
-</section>
-<p id="registered" class="small"></p>
-<section id="routes"></section>
-<section class="card"><h2 id="recent-title"></h2><ul id="recent"></ul></section>
-<p id="updated" class="small"></p>
-<p id="net" class="warn" hidden>{{offline}}</p>
-</main>
-<script type="application/json" id="rw-live">{{config}}</script>
-</body>
-</html>
-"""
+PAGE = "live.html"  # web/templates/
 
 
 @router.get("/live", response_class=HTMLResponse, include_in_schema=False)

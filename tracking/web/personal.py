@@ -8,8 +8,6 @@ an oversized upload is refused (413) without being held in memory or spooled to 
 from __future__ import annotations
 
 from dataclasses import replace
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -27,21 +25,34 @@ from routes.validation import (
     report_to_dict,
     validate_gpx,
 )
+from tracking.web.assets import render
 from tracking.web.cpu import cpu_gate
 from tracking.web.deps import read_body, require_walker, settings, tracker
+from tracking.web.i18n import LANGUAGES, catalogue, language, sections
 from tracking.web.walkers import PERSONAL
 
 router = APIRouter()
 
-PLAN_HTML = Path(__file__).resolve().parent.parent / "static" / "plan.html"
 FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries, headers and the distance field
 CHECKPOINT_MAX_OFFSET_M = 200.0  # a check-in point further from its place on the route is wrong
 
 
 @router.get("/plan", response_class=HTMLResponse, include_in_schema=False)
-async def plan_page() -> str:
-    """The planner: upload a GPX or draw a route, see its distance and whether it counts."""
-    return _plan_html()
+async def plan_page(request: Request) -> HTMLResponse:
+    """The planner: upload a GPX or draw a route, see its distance and whether it counts.
+
+    Rendered in the browser's language; the page switches language by itself, so it carries
+    the planner's words and the findings' sentences in all three.
+    """
+    lang = language(request)
+    body = render(
+        "plan.html",
+        lang=lang,
+        t=catalogue()[lang]["plan"],
+        languages=LANGUAGES,
+        texts=sections("plan", "findings"),
+    )
+    return HTMLResponse(body, headers={"Vary": "Accept-Language, Cookie"})
 
 
 @router.get("/api/personal-routes/config")
@@ -197,8 +208,3 @@ def _target_km(value: object) -> int:
             422, detail=f"distance_km must be 20 or 40 (the walk's distance), not {shown}"
         )
     return int(km)
-
-
-@cache
-def _plan_html() -> str:
-    return PLAN_HTML.read_text(encoding="utf-8")

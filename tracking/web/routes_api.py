@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from routes.gpx_writer import route_to_gpx
+from tracking.route_views import routes_view
 from tracking.web.deps import tracker
 
 router = APIRouter(tags=["routes"])
@@ -25,28 +26,8 @@ async def get_event(request: Request) -> dict:
 
 @router.get("/api/routes")
 async def list_routes(request: Request) -> list[dict]:
-    event = tracker(request).event
-    return [
-        {
-            "id": er.id,
-            "name": er.name,
-            "distance_m": round(er.route.length_m, 1),
-            "starts": [s.isoformat() for s in er.starts],
-            "checkpoints": [
-                {
-                    "id": cp.id,
-                    "name": cp.name,
-                    "kind": cp.kind,
-                    "distance_along_m": round(cp.distance_along_m, 1),
-                    "lat": cp.lat,
-                    "lon": cp.lon,
-                    "closes_at": er.closing[cp.id].isoformat() if cp.id in er.closing else None,
-                }
-                for cp in er.route.checkpoints
-            ],
-        }
-        for er in event.routes.values()
-    ]
+    """The event's routes with their check-in points (as `refugee-walk routes --json`)."""
+    return routes_view(tracker(request).event)
 
 
 @router.get("/api/routes/{route_id}.gpx")

@@ -212,56 +212,9 @@ def _when(request: Request, value: str | None) -> datetime:
 
 
 # --- the page ------------------------------------------------------------------------------
-PAGE = """<!doctype html>
-<html lang="{{lang}}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="theme-color" content="#12372a">
-<title>{{station}} · {{point}}</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="{{css}}">
-<script src="{{js}}" defer></script>
-</head>
-<body>
-<header class="bar"><div class="who"><b>{{event}} · {{station}}</b><h1>{{point}}</h1></div></header>
-<nav class="langs" aria-label="{{language}}">{{languages}}</nav>
-<main>
-<section class="card" id="bib-card">
-<form id="bib-form" autocomplete="off">
-<label for="bib">{{bib_label}}</label>
-<div class="row"><input id="bib" name="bib" inputmode="numeric" enterkeyhint="go" placeholder="{{bib_placeholder}}" required>
-<button id="bib-btn" class="btn go" type="submit">{{check_in}}</button></div>
-</form>
-<p id="answer" class="msg" role="status" aria-live="polite" hidden></p>
-<p id="queue" class="queue">{{queue_none}}</p>
-<p id="net" class="warn" hidden>{{offline}}</p>
-</section>
-<section class="card" id="scan-card">
-<button id="scan-btn" class="btn primary" type="button">{{scan}}</button>
-<video id="video" playsinline muted hidden></video>
-<canvas id="canvas" hidden></canvas>
-</section>
-<section class="card" id="search-card">
-<label for="q">{{search_label}}</label>
-<input id="q" type="search" autocomplete="off" placeholder="{{search_placeholder}}">
-<ul id="results" class="results"></ul>
-</section>
-<section class="card" id="log-card">
-<h2>{{log_title}}</h2>
-<ol id="log" class="log"></ol>
-</section>
-</main>
-<script type="application/json" id="rw-station">{{config}}</script>
-</body>
-</html>
-"""
+PAGE = "station.html"  # web/templates/
 
-CLOSED = """<!doctype html>
-<html lang="{{lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Station closed</title><link rel="stylesheet" href="{{css}}"></head>
-<body><main><section class="card"><h1>{{title}}</h1><p>{{text}}</p></section></main></body></html>
-"""
+CLOSED = "station_closed.html"  # web/templates/
 
 
 @router.get("/s/{token}", response_class=HTMLResponse, include_in_schema=False)
