@@ -14,6 +14,9 @@ its answer lies from the walker's true progress:
   standing still and pace: everything the engine does for a fix except storage;
 - whole step, one fix a call: the same `step_round` with one fix at a time (what batching saves).
 
+Times are this process's CPU time (`time.process_time`), not wall time: other processes on
+a shared machine then change the figures much less.
+
 Run: python -m benchmarks.bench_matching [--quick]
 """
 
@@ -98,7 +101,7 @@ def baseline(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
     line = shapely.LineString(np.column_stack([route.xs, route.ys]))
     scale = route.length_m / line.length  # shapely measures in the plane; cum_m is geodesic
     errors = []
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for walk in walks:
         for f in walk[1:]:
             x, y = route.to_xy(f.lon, f.lat)
@@ -106,7 +109,7 @@ def baseline(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
             along = line.project(point) * scale
             line.distance(point)  # the offset, which a tracker needs too
             errors.append(along - f.true_along_m)
-    seconds = time.perf_counter() - t0
+    seconds = time.process_time() - t0
     return Result(
         "shapely project per fix (baseline)", len(errors), seconds, np.abs(np.array(errors))
     )
@@ -122,7 +125,7 @@ def kernel(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
     truth = np.array([[f.true_along_m for f in w] for w in walks])
     anchor_m, anchor_t = truth[:, 0].copy(), ts[:, 0].copy()
     errors = []
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for k in range(1, FIXES_PER_WALKER + 1):
         x, y = route.projection.to_xy(lons[:, k], lats[:, k])
         lo, hi, prefer = windows(anchor_m, ts[:, k] - anchor_t, acc[:, k], MAX_SPEED_MPS)
@@ -130,7 +133,7 @@ def kernel(route: PreparedRoute, walks: list[list[SimFix]]) -> Result:
         anchor_m = np.maximum(anchor_m, m.distance_along_m)
         anchor_t = ts[:, k]
         errors.append(anchor_m - truth[:, k])
-    seconds = time.perf_counter() - t0
+    seconds = time.process_time() - t0
     return Result(
         "batched kernel: matching.match_windows",
         n * FIXES_PER_WALKER,
@@ -167,13 +170,13 @@ def _step(route: PreparedRoute, walks: list[list[SimFix]], name: str, batched: b
     seconds = 0.0
     for k in range(1, FIXES_PER_WALKER + 1):
         items = [(s, f[k]) for s, f in zip(states, fixes, strict=True)]
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         if batched:
             step_round(items, params)
         else:
             for item in items:
                 step_round([item], params)
-        seconds += time.perf_counter() - t0
+        seconds += time.process_time() - t0
         errors += [
             s.progress.distance_along_m - w[k].true_along_m
             for s, w in zip(states, walks, strict=True)

@@ -73,12 +73,14 @@ def admit(fix: Fix, limits: Limits, clock_ahead_s: float = 0.0) -> Admitted | Re
 EARTH_RADIUS_M = 6_371_008.8
 
 
+METRES_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180.0
+HALF_DEGREE = math.pi / 360.0
+
+
 def quick_distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     """Equirectangular distance: within 0.1 % of the geodesic over a few km, 50x faster."""
-    k = math.cos(math.radians((lat1 + lat2) / 2))
-    dx = math.radians(lon2 - lon1) * k
-    dy = math.radians(lat2 - lat1)
-    return EARTH_RADIUS_M * math.hypot(dx, dy)
+    dx = (lon2 - lon1) * math.cos((lat1 + lat2) * HALF_DEGREE)
+    return METRES_PER_DEGREE * math.hypot(dx, lat2 - lat1)
 
 
 def quality_flags(fix: Fix, previous: Fix | None, limits: Limits) -> tuple[str, ...]:

@@ -505,13 +505,15 @@ def test_a_walker_resting_25_minutes_is_resting_not_silent(quick_sweep, app):
     time.sleep(2)  # a few sweeps
     with srv.client() as c:
         view = c.get(f"/api/walkers/{w['id']}", headers=srv.organiser).json()
-        kinds = [
+        open_kinds = [
             a["kind"]
             for a in c.get("/api/alerts", headers=srv.organiser).json()
-            if a["walker_id"] == w["id"]
+            if a["walker_id"] == w["id"] and a["state"] != "resolved"
         ]
     assert view["status"] in ("resting", "not_moving"), view["status"]
-    assert "silent" not in kinds
+    # (the test replays 25 minutes in a second: a sweep may catch the first minutes as silent
+    # before the rest arrives; the phone's reports then resolve it, as they would live)
+    assert "silent" not in open_kinds
 
 
 def test_a_phone_that_stops_reporting_is_silent(quick_sweep):

@@ -22,7 +22,10 @@ from starlette.concurrency import run_in_threadpool
 from maps.event_map import route_colour
 from maps.walker_map import map_html as build_map
 from tracking.app_setup import (
+    APP_DISTANCE_M,
     APP_INTERVAL_S,
+    HEARTBEAT_S,
+    osmand_template,
     owntracks_config,
     owntracks_link,
     traccar_link,
@@ -244,7 +247,8 @@ def qr_svg(data: str) -> str:
 
 @router.get("/w/{token}/apps", response_class=HTMLResponse)
 async def walker_apps(request: Request, token: str) -> HTMLResponse:
-    """Set up Traccar Client or OwnTracks for this walker: links, QR codes, the values by hand."""
+    """Set up Traccar Client, OwnTracks or OsmAnd for this walker: links, QR codes, the values
+    by hand with the names each app's own screens use (docs/phone-apps.md)."""
     lang = _language(request)
     state = _walker(request, token)
     if state is None:
@@ -271,6 +275,10 @@ async def walker_apps(request: Request, token: str) -> HTMLResponse:
         "owntracks_url": own["url"],
         "owntracks_user": own["username"],
         "interval": f"{APP_INTERVAL_S} s",
+        "interval_s": str(APP_INTERVAL_S),
+        "distance_m": str(APP_DISTANCE_M),
+        "heartbeat_s": str(HEARTBEAT_S),
+        "osmand_template": osmand_template(base, token),
     }
     body = fill(
         "walker_apps.html",
