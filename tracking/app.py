@@ -54,6 +54,9 @@ ROUTERS = (
     "tracking.web.dashboard",
     "tracking.web.personal",
     "tracking.web.export",
+    "tracking.web.stations",
+    "tracking.web.follow",
+    "tracking.web.live_page",
 )
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 

@@ -34,12 +34,23 @@ from tracking.checkins import CheckIn, TooFar, manual_checkin
 from tracking.cluster import Cluster
 from tracking.fixes import Fix
 from tracking.fixpath import FixPath, Intake, record_checkin
+from tracking.follow import Follows
 from tracking.hub import Broadcaster
 from tracking.progress import step_round
 from tracking.protocols import Decoded
 from tracking.registry import Registry, new_token
 from tracking.settings import Settings
-from tracking.storage.base import Alert, Loaded, Storage, WalkerRecord, WriteBatch
+from tracking.stations import Stations, bib_from
+from tracking.storage.base import (
+    Alert,
+    FollowLink,
+    Loaded,
+    Station,
+    StationAnswer,
+    Storage,
+    WalkerRecord,
+    WriteBatch,
+)
 from tracking.walker_state import WalkerState, restore, saved
 
 log = logging.getLogger("refugee_walk.engine")
@@ -94,6 +105,8 @@ class Engine:
         self.clock = clock
         self.alerting = Alerting(AlertRules.from_settings(settings), settings.low_battery_pct)
         self.fixpath = FixPath(settings, event, self.alerting)
+        self.stations = Stations(registry, event)
+        self.follows = Follows()
         self.store: Storage | None = None
         self._queue: asyncio.Queue[Job] = asyncio.Queue()
         self._task: asyncio.Task | None = None
@@ -279,6 +292,8 @@ class Engine:
         def action(tick: Tick) -> None:
             self.registry.remove(state)
             self.alerting.forget(state.id)
+            self.follows.forget(state.id)
+            self.stations.forget(state.id)
             tick.batch.walkers_deleted.append(state.id)
             tick.changed.discard(state.id)
             tick.events.append({"type": "removed", "walker_id": state.id})
@@ -311,6 +326,46 @@ class Engine:
             return PURGED
 
         return await self._submit(None, action)
+
+    # --- stations and follow links (tracking/stations.py, tracking/follow.py) -------------
+    async def open_station(self, checkpoint_id: str) -> Station:
+        if self.stations.checkpoint(checkpoint_id) is None:
+            raise Refused(f"no check-in point {checkpoint_id!r}; see /api/routes", status=404)
+        return await self._submit(
+            None, lambda tick: self.stations.open_station(tick, checkpoint_id, self.clock())
+        )
+
+    async def close_station(self, station_id: str) -> Station | None:
+        return await self._submit(
+            None, lambda tick: self.stations.close_station(tick, station_id, self.clock())
+        )
+
+    async def station_check_in(
+        self, station: Station, code: str, client_id: str, at: datetime
+    ) -> StationAnswer:
+        """A volunteer's check-in at their station's point; answered once per client id."""
+
+        def action(tick: Tick) -> StationAnswer:
+            current = self.stations.stations.get(station.id)
+            if current is None or not current.open:
+                raise Refused("this station was closed; ask the organisers for a new link", 410)
+            return self.stations.check_in(tick, current, code, client_id, at)
+
+        walker = self.registry.by_bib(bib_from(code))
+        return await self._submit(None, action, (walker.id,) if walker else ())
+
+    async def start_follow(self, state: WalkerState, precise: bool, name: str) -> FollowLink:
+        """A new follow link for family (the walker's old one ends)."""
+        return await self._submit(
+            None,
+            lambda tick: self.follows.start(tick, state, precise, name, self.clock()),
+            (state.id,),
+        )
+
+    async def end_follow(self, state: WalkerState) -> bool:
+        return await self._submit(
+            None, lambda tick: self.follows.end(tick, state, self.clock()), (state.id,)
+        )
 
     # --- the tick -------------------------------------------------------------------------
     async def _run(self) -> None:
@@ -502,6 +557,8 @@ class Engine:
             else:
                 state.progress.checked = frozenset(state.checkins)
         self.alerting.load(loaded.alerts, self.registry.walkers)
+        self.stations.load(loaded.stations, loaded.station_answers)
+        self.follows.load(loaded.follows)
 
 
 def _record_out(r: WalkerRecord) -> dict[str, Any]:

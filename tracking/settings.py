@@ -133,6 +133,16 @@ class Settings:
     retention_days: int = _s(
         30, "Positions are deleted this many days after the event (`refugee-walk purge`)."
     )
+    follow_enabled: bool = _s(
+        True, "Walkers may make follow links for family; false turns the feature off (404)."
+    )
+    follow_expiry_hours: float = _s(
+        12.0, "Follow links answer 410 this many hours after the event day ends."
+    )
+    live_frame_ancestors: str = _s(
+        "'self'",
+        "Who may embed /live in a frame (CSP frame-ancestors), e.g. 'self' https://example.org.",
+    )
 
     def check(self) -> None:
         """Refuse settings the server must not start with (`SettingsError` says which)."""

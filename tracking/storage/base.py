@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from tracking.checkins import CheckIn
 from tracking.fixes import Fix
@@ -71,6 +71,45 @@ class LateLookup:
     after: Neighbour | None
 
 
+@dataclass(frozen=True)
+class Station:
+    """A volunteer's check-in station at one check-in point (tracking/stations.py)."""
+
+    id: str
+    token: str
+    checkpoint_id: str
+    opened_at: datetime
+    closed_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.closed_at is None
+
+
+@dataclass(frozen=True)
+class StationAnswer:
+    """A station's check-in and the answer it got, kept once per client id."""
+
+    station_id: str
+    client_id: str
+    walker_id: str | None
+    status: int
+    body: dict[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class FollowLink:
+    """A walker's follow link for family (tracking/follow.py); ended links are kept ended."""
+
+    token: str
+    walker_id: str
+    display_name: str
+    precise: bool
+    created_at: datetime
+    ended_at: datetime | None = None
+
+
 @dataclass
 class WriteBatch:
     """Everything one tick changed; `write` applies it in one transaction, in this order."""
@@ -86,6 +125,9 @@ class WriteBatch:
     purge_before: datetime | None = None
     purge_all: bool = False
     received_at: float = 0.0
+    stations: list[Station] = field(default_factory=list)  # new or closed (upsert by id)
+    station_answers: list[StationAnswer] = field(default_factory=list)
+    follows: list[FollowLink] = field(default_factory=list)  # new or ended (upsert by token)
 
     def count(self, name: str, by: int = 1) -> None:
         if by:
@@ -103,6 +145,9 @@ class WriteBatch:
             or self.counters
             or self.purge_before
             or self.purge_all
+            or self.stations
+            or self.station_answers
+            or self.follows
         )
 
 
@@ -120,6 +165,9 @@ class Loaded:
     checkins: dict[str, list[CheckIn]]
     alerts: list[Alert]
     counters: dict[str, int]
+    stations: list[Station] = field(default_factory=list)
+    station_answers: list[StationAnswer] = field(default_factory=list)
+    follows: list[FollowLink] = field(default_factory=list)
 
 
 class Storage(Protocol):

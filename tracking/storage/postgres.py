@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import orjson
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
@@ -29,12 +30,15 @@ from tracking.storage.base import (
 from tracking.storage.sqlite import (
     ALERT_COLUMNS,
     FIX_COLUMNS,
+    V3_PER_WALKER,
     WALKER_COLUMNS,
     _alert_row,
     _alert_values,
     _checkin_row,
     _fix_row,
     _fix_values,
+    _load_v3,
+    _opt_ts,
     _walker_row,
     _walker_values,
 )
@@ -74,7 +78,25 @@ CREATE TABLE IF NOT EXISTS walker_state (
 CREATE INDEX IF NOT EXISTS alerts_by_walker ON alerts (walker_id)
 """
 
-MIGRATIONS: tuple[str, ...] = (V1,)
+V2 = """
+CREATE TABLE IF NOT EXISTS stations (
+    id TEXT PRIMARY KEY, token TEXT UNIQUE NOT NULL, checkpoint_id TEXT NOT NULL,
+    opened_at DOUBLE PRECISION NOT NULL, closed_at DOUBLE PRECISION
+);
+CREATE TABLE IF NOT EXISTS station_checkins (
+    station_id TEXT NOT NULL REFERENCES stations(id), client_id TEXT NOT NULL,
+    walker_id TEXT REFERENCES walkers(id) ON DELETE CASCADE, status INTEGER NOT NULL,
+    answer TEXT NOT NULL, at DOUBLE PRECISION NOT NULL, PRIMARY KEY (station_id, client_id)
+);
+CREATE TABLE IF NOT EXISTS follow_links (
+    token TEXT PRIMARY KEY, walker_id TEXT NOT NULL REFERENCES walkers(id) ON DELETE CASCADE,
+    display_name TEXT NOT NULL, precise INTEGER NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+    ended_at DOUBLE PRECISION
+)
+"""
+
+# V2: stations and follow links (SQLite's V3; the same tables, see tracking/stations.py)
+MIGRATIONS: tuple[str, ...] = (V1, V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -129,7 +151,9 @@ class PostgresStorage:
             alerts = [
                 _alert_row(r) for r in db.execute(f"SELECT {ALERT_COLUMNS} FROM alerts").fetchall()
             ]
-            return Loaded(walkers, states, checkins, alerts, self._counters(db))
+            loaded = Loaded(walkers, states, checkins, alerts, self._counters(db))
+            _load_v3(db, loaded)
+            return loaded
 
     def write(self, b: WriteBatch) -> WriteResult:
         """One tick in one transaction; nothing of it is kept when any part fails."""
@@ -172,8 +196,9 @@ class PostgresStorage:
                     " SET data=excluded.data, updated_at=excluded.updated_at",
                     [(wid, data, b.received_at) for wid, data in b.states.items()],
                 )
+            _apply_stations(cur, b)
             for walker_id in b.walkers_deleted:
-                for table in ("fixes", "checkins", "alerts", "walker_state"):
+                for table in ("fixes", "checkins", "alerts", "walker_state", *V3_PER_WALKER):
                     cur.execute(f"DELETE FROM {table} WHERE walker_id=%s", (walker_id,))
                 cur.execute("DELETE FROM walkers WHERE id=%s", (walker_id,))
             if b.counters:
@@ -285,6 +310,50 @@ def _neighbour(r: dict | None) -> Neighbour | None:
     if r is None:
         return None
     return Neighbour(r["recorded_at"], r["lon"], r["lat"], r["distance_along_m"])
+
+
+def _apply_stations(cur: Any, b: WriteBatch) -> None:
+    """Stations, their check-ins' answers and follow links (as SQLite's `_apply_v3`)."""
+    if b.stations:
+        cur.executemany(
+            "INSERT INTO stations VALUES (%s,%s,%s,%s,%s) ON CONFLICT (id) DO UPDATE"
+            " SET closed_at=excluded.closed_at",
+            [
+                (s.id, s.token, s.checkpoint_id, s.opened_at.timestamp(), _opt_ts(s.closed_at))
+                for s in b.stations
+            ],
+        )
+    if b.station_answers:
+        cur.executemany(
+            "INSERT INTO station_checkins VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+            [
+                (
+                    a.station_id,
+                    a.client_id,
+                    a.walker_id,
+                    a.status,
+                    orjson.dumps(a.body).decode(),
+                    a.at.timestamp(),
+                )
+                for a in b.station_answers
+            ],
+        )
+    if b.follows:
+        cur.executemany(
+            "INSERT INTO follow_links VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (token) DO UPDATE"
+            " SET ended_at=excluded.ended_at",
+            [
+                (
+                    f.token,
+                    f.walker_id,
+                    f.display_name,
+                    int(f.precise),
+                    f.created_at.timestamp(),
+                    _opt_ts(f.ended_at),
+                )
+                for f in b.follows
+            ],
+        )
 
 
 def delete_positions(url: str, before: datetime | None, chunk: int = 5000) -> int:

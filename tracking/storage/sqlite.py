@@ -25,9 +25,12 @@ from tracking.checkins import CheckIn
 from tracking.fixes import Fix
 from tracking.storage.base import (
     Alert,
+    FollowLink,
     LateLookup,
     Loaded,
     Neighbour,
+    Station,
+    StationAnswer,
     StoredFix,
     WalkerRecord,
     WriteBatch,
@@ -69,9 +72,25 @@ CREATE TABLE IF NOT EXISTS walker_state (
 CREATE INDEX IF NOT EXISTS alerts_by_walker ON alerts (walker_id);
 """
 
+V3 = """
+CREATE TABLE IF NOT EXISTS stations (
+    id TEXT PRIMARY KEY, token TEXT UNIQUE NOT NULL, checkpoint_id TEXT NOT NULL,
+    opened_at REAL NOT NULL, closed_at REAL
+);
+CREATE TABLE IF NOT EXISTS station_checkins (
+    station_id TEXT NOT NULL REFERENCES stations(id), client_id TEXT NOT NULL,
+    walker_id TEXT REFERENCES walkers(id) ON DELETE CASCADE, status INTEGER NOT NULL,
+    answer TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (station_id, client_id)
+);
+CREATE TABLE IF NOT EXISTS follow_links (
+    token TEXT PRIMARY KEY, walker_id TEXT NOT NULL REFERENCES walkers(id) ON DELETE CASCADE,
+    display_name TEXT NOT NULL, precise INTEGER NOT NULL, created_at REAL NOT NULL, ended_at REAL
+);
+"""
+
 # Ordered migrations: MIGRATIONS[n] takes a database from version n to n + 1. Version 0 is an
 # empty file or a database written before versions were kept (its tables match V1).
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 FIX_COLUMNS = (
@@ -150,7 +169,9 @@ class SqliteStorage:
         for r in db.execute("SELECT * FROM checkins ORDER BY at"):
             checkins.setdefault(r["walker_id"], []).append(_checkin_row(r))
         alerts = [_alert_row(r) for r in db.execute(f"SELECT {ALERT_COLUMNS} FROM alerts")]
-        return Loaded(walkers, states, checkins, alerts, self._counters(db))
+        loaded = Loaded(walkers, states, checkins, alerts, self._counters(db))
+        _load_v3(db, loaded)
+        return loaded
 
     def write(self, batch: WriteBatch) -> WriteResult:
         """Apply one tick in one transaction and commit; on any error nothing of it is kept."""
@@ -224,8 +245,9 @@ class SqliteStorage:
                     ),
                 ),
             )
+        _apply_v3(db, b)
         for walker_id in b.walkers_deleted:
-            for table in ("fixes", "checkins", "alerts", "walker_state"):
+            for table in ("fixes", "checkins", "alerts", "walker_state", *V3_PER_WALKER):
                 db.execute(f"DELETE FROM {table} WHERE walker_id=?", (walker_id,))
             db.execute("DELETE FROM walkers WHERE id=?", (walker_id,))
         if b.counters:
@@ -301,6 +323,92 @@ class SqliteStorage:
 
     def close(self) -> None:
         self._db.close()
+
+
+V3_PER_WALKER = ("station_checkins", "follow_links")
+
+
+def _apply_v3(db: sqlite3.Connection, b: WriteBatch) -> None:
+    """Stations, their check-ins' answers, and follow links (schema version 3)."""
+    if b.stations:
+        db.executemany(
+            "INSERT INTO stations VALUES (?,?,?,?,?) ON CONFLICT(id) DO UPDATE"
+            " SET closed_at=excluded.closed_at",
+            [
+                (s.id, s.token, s.checkpoint_id, _ts(s.opened_at), _opt_ts(s.closed_at))
+                for s in b.stations
+            ],
+        )
+    if b.station_answers:
+        db.executemany(
+            "INSERT OR IGNORE INTO station_checkins VALUES (?,?,?,?,?,?)",
+            [
+                (
+                    a.station_id,
+                    a.client_id,
+                    a.walker_id,
+                    a.status,
+                    orjson.dumps(a.body).decode(),
+                    _ts(a.at),
+                )
+                for a in b.station_answers
+            ],
+        )
+    if b.follows:
+        db.executemany(
+            "INSERT INTO follow_links VALUES (?,?,?,?,?,?) ON CONFLICT(token) DO UPDATE"
+            " SET ended_at=excluded.ended_at",
+            [
+                (
+                    f.token,
+                    f.walker_id,
+                    f.display_name,
+                    int(f.precise),
+                    _ts(f.created_at),
+                    _opt_ts(f.ended_at),
+                )
+                for f in b.follows
+            ],
+        )
+
+
+def _load_v3(db: sqlite3.Connection, loaded: Loaded) -> None:
+    for r in db.execute("SELECT * FROM stations ORDER BY opened_at"):
+        loaded.stations.append(
+            Station(
+                r["id"], r["token"], r["checkpoint_id"], _dt0(r["opened_at"]), _dt(r["closed_at"])
+            )
+        )
+    for r in db.execute("SELECT * FROM station_checkins ORDER BY at"):
+        loaded.station_answers.append(
+            StationAnswer(
+                r["station_id"],
+                r["client_id"],
+                r["walker_id"],
+                r["status"],
+                orjson.loads(r["answer"]),
+                _dt0(r["at"]),
+            )
+        )
+    for r in db.execute("SELECT * FROM follow_links ORDER BY created_at"):
+        loaded.follows.append(
+            FollowLink(
+                r["token"],
+                r["walker_id"],
+                r["display_name"],
+                bool(r["precise"]),
+                _dt0(r["created_at"]),
+                _dt(r["ended_at"]),
+            )
+        )
+
+
+def _opt_ts(dt: datetime | None) -> float | None:
+    return None if dt is None else dt.timestamp()
+
+
+def _dt0(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 def delete_positions(path: Path, before: datetime | None) -> int:

@@ -168,6 +168,7 @@ async def walker_page(request: Request, token: str) -> HTMLResponse:
     if state is None:
         return not_found(request, lang)
     text = catalogue()[lang]["page"]
+    follow = catalogue()[lang]["setup"]  # server-side only: not in the script's strings
     phone = tracker(request).event.organiser_phone
     body = fill(
         "walker.html",
@@ -177,12 +178,38 @@ async def walker_page(request: Request, token: str) -> HTMLResponse:
             "js": asset_url("walker.js"),
             "languages": _language_links(lang, f"/w/{token}"),
             "apps_url": html.escape(f"/w/{token}/apps?lang={lang}"),
+            "follow_url": html.escape(f"/w/{token}/follow?lang={lang}"),
+            "follow_button": html.escape(
+                follow[
+                    "follow_manage"
+                    if tracker(request).follows.live_for(state.id)
+                    else "follow_link"
+                ]
+            ),
+            "follow_block": follow_block(request, state, token, follow),
+            "follow_title": html.escape(follow["follow_title"]),
             "manifest_url": html.escape(f"/w/{token}/manifest.webmanifest"),
             "call_link": call_link(phone, text["call"]),
             "config": script_json(page_config(state, request, token, lang)),
         },
     )
     return _respond(body, lang, request, headers={"Content-Security-Policy": PAGE_CSP})
+
+
+def follow_block(request: Request, state: WalkerState, token: str, text: dict[str, str]) -> str:
+    """The walker's follow link with its QR code and a share button, or what it is for."""
+    link = tracker(request).follows.live_for(state.id)
+    if link is None:
+        return f"<p>{html.escape(text['follow_text'])}</p>"
+    url = f"{_base_url(request)}/f/{link.token}"
+    shown = url.split("://", 1)[-1][: -len(link.token) + 8] + "…"
+    return (
+        f'<p><a id="follow-url" href="{html.escape(url)}">{html.escape(shown)}</a></p>'
+        f'<img src="/w/{html.escape(token)}/follow.svg" alt="QR" width="180" height="180">'
+        f'<button id="follow-share" class="btn primary" type="button">'
+        f"{html.escape(text['follow_share'])}</button>"
+        f'<script src="{asset_url("follow-share.js")}" defer></script>'
+    )
 
 
 # --- unknown link --------------------------------------------------------------------------

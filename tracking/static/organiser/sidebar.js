@@ -462,7 +462,8 @@ function renderDetail(v, error) {
     el("h4", null, t("checkins")),
     v.checkins.length ? el("ol", { className: "rw-checkins" }, v.checkins.map(function (c) {
       return el("li", null, el("span", null, names[c.checkpoint_id] || c.checkpoint_id),
-        el("span", null, clock(c.at), c.source === "manual" ? " " + t("checkin_button") : ""));
+        el("span", null, clock(c.at),
+          c.source === "manual" ? " " + t("checkin_button") : c.source === "station" ? " " + t("checkin_station") : ""));
     })) : el("p", { className: "rw-hint" }, t("none_yet")),
     el("div", { className: "rw-detail-actions" },
       el("button", { type: "button", className: "rw-btn rw-primary rw-phone-only",
