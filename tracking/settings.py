@@ -105,9 +105,9 @@ class Settings:
         10.0, "...and the rate at which that allowance refills (valid credentials never count)."
     )
     cpu_requests_burst: int = _s(
-        20, "GPX validations a client address may make at once before it gets 429..."
+        60, "GPX validations a client address may make at once before it gets 429..."
     )
-    cpu_requests_per_minute: float = _s(20.0, "...and the rate at which that allowance refills.")
+    cpu_requests_per_minute: float = _s(60.0, "...and the rate at which that allowance refills.")
     export_chunk_rows: int = _s(
         5000, "Exports read and write this many positions at a time (memory stays flat)."
     )

@@ -33,6 +33,8 @@ def srv(tmp_path_factory) -> Iterator[Server]:
     env = {
         "REFUGEE_WALK_TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png",
         "REFUGEE_WALK_MAX_UPLOAD_BYTES": str(UPLOAD_LIMIT),
+        # one address checks ~100 files here; a walker checks far fewer
+        "REFUGEE_WALK_CPU_REQUESTS_BURST": "400",
     }
     server = Server(db=tmp_path_factory.mktemp("planner") / "walk.sqlite3", env=env).start()
     yield server

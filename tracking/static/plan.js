@@ -272,6 +272,12 @@ async function check(file) {
     const resp = await fetch("/api/personal-routes/validate", { method: "POST", body: form, signal: pending.signal });
     const body = await resp.json().catch(() => ({}));
     if (pending !== state.pending) return;
+    if (resp.status === 429 || resp.status === 503) {
+      // busy or too many checks in a minute: try again when the server says, same file
+      const wait = Math.max(1, Number(resp.headers.get("Retry-After")) || 2);
+      setTimeout(() => { if (pending === state.pending) check(file); }, wait * 1000);
+      return;
+    }
     if (resp.ok) {
       if (state.upload && state.upload.file === file) drawUpload();
       showReport(body);
