@@ -23,7 +23,6 @@ from tracking.storage.base import (
     Loaded,
     Neighbour,
     StoredFix,
-    WalkerRecord,
     WriteBatch,
     WriteResult,
 )
@@ -39,6 +38,7 @@ from tracking.storage.sqlite import (
     _fix_values,
     _load_v3,
     _opt_ts,
+    _updated_values,
     _walker_row,
     _walker_values,
 )
@@ -167,7 +167,7 @@ class PostgresStorage:
                 cur.executemany(
                     "UPDATE walkers SET token=%s, name=%s, route_id=%s, bib=%s, team=%s, phone=%s,"
                     " status_override=%s, personal_gpx=%s WHERE id=%s",
-                    [(*_updated(w),) for w in b.walkers_updated],
+                    [_updated_values(w) for w in b.walkers_updated],
                 )
             if b.fixes:
                 cur.executemany(
@@ -286,20 +286,6 @@ class PostgresStorage:
 
     def close(self) -> None:
         self._pool.close()
-
-
-def _updated(w: WalkerRecord) -> tuple:
-    return (
-        w.token,
-        w.name,
-        w.route_id,
-        w.bib,
-        w.team,
-        w.phone,
-        w.status_override,
-        w.personal_gpx,
-        w.id,
-    )
 
 
 def _marks(n: int) -> str:

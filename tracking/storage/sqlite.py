@@ -198,20 +198,7 @@ class SqliteStorage:
             db.executemany(
                 "UPDATE walkers SET token=?, name=?, route_id=?, bib=?, team=?, phone=?,"
                 " status_override=?, personal_gpx=? WHERE id=?",
-                [
-                    (
-                        w.token,
-                        w.name,
-                        w.route_id,
-                        w.bib,
-                        w.team,
-                        w.phone,
-                        w.status_override,
-                        w.personal_gpx,
-                        w.id,
-                    )
-                    for w in b.walkers_updated
-                ],
+                [_updated_values(w) for w in b.walkers_updated],
             )
         if b.fixes:
             db.execute(
@@ -453,6 +440,11 @@ def _bytes(value: str | bytes) -> bytes:
 def _columns(n: int) -> str:
     """`value->>0, ..., value->>n-1`: the columns of a JSON array row of `json_each`."""
     return ", ".join(f"value->>{i}" for i in range(n))
+
+
+def _updated_values(w: WalkerRecord) -> tuple:
+    """A changed record's values, in the order of the UPDATE (the id last)."""
+    return (*_walker_values(w, 0.0)[1:9], w.id)
 
 
 def _walker_values(w: WalkerRecord, now: float) -> tuple:
