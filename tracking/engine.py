@@ -482,6 +482,8 @@ class Engine:
         """After the commit: publish what it changed, and give the leases back (one trip)."""
         assert self.cluster is not None
         held = sorted({w for job in jobs if job.leased for w in job.walkers})
+        if not held and tick is None:
+            return  # released with the tick's publication already
         message = None
         if tick is not None:
             records = tick.batch.walkers_added + tick.batch.walkers_updated

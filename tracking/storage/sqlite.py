@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -300,9 +300,6 @@ class SqliteStorage:
 
     def counters(self) -> dict[str, int]:
         return self._counters(self._reader())
-
-    def read(self, query: Callable[[sqlite3.Connection], object]) -> object:
-        return query(self._reader())
 
     @staticmethod
     def _counters(db: sqlite3.Connection) -> dict[str, int]:

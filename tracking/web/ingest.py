@@ -9,7 +9,6 @@ instead. 4xx only for an unknown device, bad credentials or a request that canno
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
@@ -18,7 +17,16 @@ from fastapi.responses import JSONResponse, Response
 
 from tracking.protocols import Decoded, ProtocolError, app_label, osmand, owntracks, walker_api
 from tracking.web.context import now
-from tracking.web.deps import basic_password, bearer, read_body, require_walker, settings, tracker
+from tracking.web.deps import (
+    basic_password,
+    bearer,
+    parse_json,
+    read_body,
+    read_json,
+    require_walker,
+    settings,
+    tracker,
+)
 
 router = APIRouter(tags=["ingestion"])
 
@@ -30,7 +38,7 @@ async def post_fixes(request: Request) -> Response:
     Per-fix refusals are listed with their reason (the page shows them to the walker).
     """
     state = require_walker(request)
-    body = _json(await _body(request, json_only=True))
+    body = await read_json(request, settings(request).max_body_bytes)
     decoded = labelled(walker_api.decode(body, bearer(request)), request)
     intake = await tracker(request).ingest(state, decoded)
     answer = {
@@ -47,7 +55,7 @@ async def osmand_ingest(request: Request) -> Response:
     body = await _body(request) if request.method == "POST" else b""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/json":
-        decoded = osmand.decode_json(_json(body), now())
+        decoded = osmand.decode_json(parse_json(body), now())
         unknown_status = 404
     else:
         params = dict(request.query_params) if request.url.query else _form(body)
@@ -77,7 +85,7 @@ async def owntracks_ingest(request: Request) -> JSONResponse:
         )
     body = await _body(request)
     if body.strip():
-        await t.ingest(state, labelled(owntracks.decode(_json(body), token), request))
+        await t.ingest(state, labelled(owntracks.decode(parse_json(body), token), request))
     return JSONResponse([])
 
 
@@ -86,24 +94,8 @@ def labelled(decoded: Decoded, request: Request) -> Decoded:
     return replace(decoded, app=app_label(request.headers.get("user-agent", ""), decoded.app))
 
 
-async def _body(request: Request, json_only: bool = False) -> bytes:
-    if json_only:
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype and ctype != "application/json" and not ctype.endswith("+json"):
-            raise HTTPException(
-                415, detail=f"send JSON with Content-Type: application/json, not {ctype}"
-            )
+async def _body(request: Request) -> bytes:
     return await read_body(request, settings(request).max_body_bytes)
-
-
-def _json(body: bytes) -> Any:
-    """orjson refuses nesting deeper than 1,024 levels, so a hostile body is a 400, not a crash."""
-    if not body.strip():
-        return None
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ProtocolError(f"the body is not valid JSON ({exc})") from None
 
 
 def _form(body: bytes) -> dict[str, str]:
